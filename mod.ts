@@ -45,6 +45,7 @@ export {
   type FieldPattern,
   type FieldSpec,
   type FieldValue,
+  type FormatOptions,
   type OpSpec,
   type OpTable,
   type ParseOptions,

@@ -33,6 +33,12 @@ export interface FieldSpec {
   readonly hex?: boolean;
   /** `enum` display names by value; a missing name prints the number. */
   readonly names?: readonly (string | undefined)[];
+  /**
+   * The value depends on where the entry sits in its queue (a completion address), not on
+   * what the command asks for: the canonical text leaves it out, and an expectation that does
+   * not write it matches any value.
+   */
+  readonly free?: boolean;
 }
 
 /** One opcode: its value and its fields in canonical text order. */
@@ -270,17 +276,23 @@ function formatValue(f: FieldSpec, v: FieldValue): string {
   return String(v);
 }
 
+/** Options for {@link cmdFormat}. */
+export interface FormatOptions {
+  /** Also print `free` fields (queue-position dependent values). */
+  readonly full?: boolean;
+}
+
 /**
  * The canonical one-line text: opcode, then the fields that differ from their default,
- * in table order; true flags are bare words.
+ * in table order; true flags are bare words. `free` fields are left out unless `full`.
  */
-export function cmdFormat(codec: Codec, cmd: CmdLike): string {
+export function cmdFormat(codec: Codec, cmd: CmdLike, opts: FormatOptions = {}): string {
   const spec = codec.ops[cmd.op];
   if (!spec) return `${cmd.op}?`;
   let s = cmd.op;
   for (const [name, f] of Object.entries(spec.fields)) {
     const v = cmd[name] as FieldValue;
-    if (v === undefined || v === defaultOf(f)) continue;
+    if (v === undefined || v === defaultOf(f) || (f.free && !opts.full)) continue;
     if (f.kind === "flag" && v === true) s += ` ${name}`;
     else s += ` ${name}=${formatValue(f, v)}`;
   }

@@ -17,6 +17,7 @@ import {
   type CmdPattern,
   type Codec,
   type FieldSpec,
+  type FormatOptions,
   type ParseOptions,
   patternToCmd,
 } from "../codec.ts";
@@ -141,7 +142,8 @@ export const SMMU_OPS = {
       msh: u(0, 23, 22, { def: ARM_SMMU_SH_ISH }),
       msiattr: u(0, 27, 24, { def: ARM_SMMU_MEMATTR_OIWB, hex: true }),
       msidata: u(0, 63, 32, { hex: true }),
-      msiaddr: addr(1, 51, 2),
+      // MSI polling points each SYNC at its own queue slot: position, not request.
+      msiaddr: { ...addr(1, 51, 2), free: true },
     },
   },
 } as const satisfies { readonly [op: string]: { code: number; fields: Record<string, FieldSpec> } };
@@ -181,9 +183,12 @@ export function decodeCmd(words: readonly [bigint, bigint] | readonly bigint[]):
   return cmdDecode(SMMU_CODEC, words) as unknown as Cmd;
 }
 
-/** Canonical text, e.g. `TLBI_NH_VA asid=1 addr=0x40000 scale=1 ttl=3 tg=4K leaf`. */
-export function formatCmd(cmd: Cmd): string {
-  return cmdFormat(SMMU_CODEC, cmd as unknown as CmdLike);
+/**
+ * Canonical text, e.g. `TLBI_NH_VA asid=1 addr=0x40000 scale=1 ttl=3 tg=4K leaf`. The
+ * MSI-poll address of a CMD_SYNC (its own queue slot) is printed only with `full`.
+ */
+export function formatCmd(cmd: Cmd, opts: FormatOptions = {}): string {
+  return cmdFormat(SMMU_CODEC, cmd as unknown as CmdLike, opts);
 }
 
 /** Parses canonical text into a command (fields in any order, defaults filled). */

@@ -79,5 +79,8 @@ Deno.test("msipoll: CMD_SYNC uses CS=IRQ and the address of its own queue slot",
   const sync = log.events[1];
   assert.equal(sync.kind, "cmd");
   // Slot 1 of a queue at 0x80001000: 0x80001010.
-  assert.equal(formatCmd(sync.cmd as unknown as Cmd), "CMD_SYNC cs=irq msiaddr=0x80001010");
+  assert.equal(
+    formatCmd(sync.cmd as unknown as Cmd, { full: true }),
+    "CMD_SYNC cs=irq msiaddr=0x80001010",
+  );
 });
