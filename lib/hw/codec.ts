@@ -319,7 +319,7 @@ function parseValue(name: string, f: FieldSpec, text: string): FieldValue | stri
     const choices = f.kind === "enum" && f.names
       ? `; ${name} takes ${f.names.filter((x) => x !== undefined).join(", ")} or a number`
       : "";
-    return `Cannot read ${name}="${text}": ${n}${choices}`;
+    return `${name}="${text}": ${n}${choices}`;
   }
   const v: FieldValue = f.kind === "addr" || f.kind === "u64" ? n : Number(n);
   return fieldProblem(name, f, v) ?? v;

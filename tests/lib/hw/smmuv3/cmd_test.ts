@@ -149,7 +149,7 @@ Deno.test("parseCmd() names the problem in one line", () => {
   const op = syntaxError("FOO_BAR");
   assert.match(op.message, /unknown opcode "FOO_BAR"/);
   const size = syntaxError("ATC_INV size=x");
-  assert.match(size.message, /Cannot read size="x": expected a number/);
+  assert.match(size.message, /Cannot parse ATC_INV: size="x": expected a number/);
   assert.equal(size.offset, 13);
   const typo = syntaxError("TLBI_NH_VA asdi=1");
   assert.match(typo.message, /unknown field "asdi"; did you mean "asid"\?/);
