@@ -205,17 +205,30 @@ async function writeReports(
   }
 }
 
-/** The rewrite requests of a run's failing command lists, by file. */
+/**
+ * The rewrite requests of a run, by file: every checked command list of a failing step,
+ * together with the same list's results in the other matrix cells (which must agree).
+ */
 export function collectUpdates(results: readonly ScenarioResult[]): Map<string, UpdateRequest[]> {
-  const byFile = new Map<string, UpdateRequest[]>();
+  const all: (UpdateRequest & { file: string; key: string })[] = [];
   for (const r of results) {
+    const { file, doc } = r.scenario.spec;
     for (const st of r.steps) {
-      if (st.status !== "fail" || !st.update) continue;
-      const file = r.scenario.spec.file;
-      const list = byFile.get(file) ?? [];
-      list.push({ doc: r.scenario.spec.doc, target: st.update, what: `step ${st.title}` });
-      byFile.set(file, list);
+      for (const target of st.lists) {
+        const key = `${file}\0${doc}\0${JSON.stringify(target.path)}`;
+        all.push({ file, key, doc, target, what: `step ${st.title}` });
+      }
     }
+  }
+  const failing = new Set(all.filter((u) => u.target.failed).map((u) => u.key));
+  const byFile = new Map<string, UpdateRequest[]>();
+  for (const u of all) {
+    if (!failing.has(u.key)) continue;
+    byFile.set(u.file, [...(byFile.get(u.file) ?? []), {
+      doc: u.doc,
+      target: u.target,
+      what: u.what,
+    }]);
   }
   return byFile;
 }

@@ -32,6 +32,8 @@ export interface UpdateTarget {
   readonly ops: readonly AlignOp[];
   /** Whether lines name their queue. */
   readonly queues: boolean;
+  /** Whether the list failed (a passing list is kept to detect cells that disagree). */
+  readonly failed: boolean;
 }
 
 /** The verdict on one step. */
@@ -44,8 +46,8 @@ export interface StepResult {
   readonly events: readonly Event[];
   readonly commands: readonly CmdRecord[];
   readonly outcome: StepOutcome;
-  /** Set when the commands differ and the list can be rewritten. */
-  readonly update?: UpdateTarget;
+  /** Every command list checked, with the actual commands: what `--update` rewrites. */
+  readonly lists: readonly UpdateTarget[];
 }
 
 /** Per-scenario matching state. */
@@ -129,21 +131,22 @@ function checkCommands(
   actual: readonly CmdRecord[],
   ctx: MatchCtx,
   title: string,
-): { failure?: Diagnostic; update?: UpdateTarget; bound?: Bindings } {
+): { failure?: Diagnostic; list: UpdateTarget; bound?: Bindings } {
   const exp = block.list;
   const ops = align(exp.length, actual.length, (e, a) => cmdMatches(exp[e], actual[a], ctx));
   const dels = ops.filter((o) => o.kind === "del");
   const adds = ops.filter((o) => o.kind === "add");
   const ok = dels.length === 0 && (block.mode === "contains" || adds.length === 0);
+  const list = { path: block.path, expected: exp, actual, ops, queues: ctx.queues, failed: !ok };
   if (ok) {
     // Bind captures in order; a later use must equal the first binding.
     const bound: Bindings = new Map();
     for (const o of ops) {
       if (o.kind === "same" && !cmdMatches(exp[o.e], actual[o.a], ctx, bound)) {
-        return { failure: captureFailure(exp[o.e], actual[o.a], ctx, title) };
+        return { failure: captureFailure(exp[o.e], actual[o.a], ctx, title), list };
       }
     }
-    return { bound };
+    return { bound, list };
   }
   const lines = renderAlign(ops, {
     expected: (e) => ({
@@ -179,10 +182,7 @@ function checkCommands(
       ctx.updateHint ?? ctx.locator.file
     }`,
   };
-  return {
-    failure,
-    update: { path: block.path, expected: exp, actual, ops, queues: ctx.queues },
-  };
+  return { failure, list };
 }
 
 function patternText(e: ExpectedCmd): string {
@@ -277,7 +277,7 @@ export function matchStep(
     !b.when || whenHolds(b.when, ctx.cell, ctx.variants)
   );
   const failures: Diagnostic[] = [];
-  let update: UpdateTarget | undefined;
+  const lists: UpdateTarget[] = [];
   const bound: Bindings = new Map();
   const hang = run.events.find((e) => e.kind === "hang");
   const hangExp = blocks.find((b) => b.hang)?.hang;
@@ -303,7 +303,7 @@ export function matchStep(
       const r = checkCommands(b.commands, commands, ctx, title);
       if (r.failure) failures.push(r.failure);
       for (const [k, v] of r.bound ?? []) bound.set(k, v);
-      update ??= r.update;
+      lists.push(r.list);
     }
     const ret = run.outcome.returns ?? 0;
     if (b.returns && b.returns.value !== ret) {
@@ -349,6 +349,6 @@ export function matchStep(
     events: run.events,
     commands,
     outcome: run.outcome,
-    update,
+    lists,
   };
 }

@@ -8,6 +8,7 @@
 import { suggest } from "../lib/suggest.ts";
 import { SMMU_FEATURES, SMMU_OPTIONS } from "../lib/hw/smmuv3/smmu.ts";
 import type { SpecHead } from "./decl.ts";
+import type { LoadedSpec } from "./load.ts";
 import { specError } from "./expect.ts";
 import type { Diagnostic, SourceLocator } from "./types.ts";
 import { VARIANT_FAMILIES } from "./variants.ts";
@@ -81,6 +82,44 @@ export function checkMatrix(head: SpecHead, locator: SourceLocator, diags: Diagn
         specError(ctx, ["matrix", name, i], `Matrix axis ${name} takes true or false, not "${v}"`);
       }
     });
+  }
+}
+
+/**
+ * Checks every `when:` of the steps: each axis must be a matrix axis or a variant family,
+ * each value one the axis can take.
+ */
+export function checkWhen(spec: LoadedSpec, diags: Diagnostic[]): void {
+  const ctx = { locator: spec.locator, diags };
+  const matrix = spec.head.matrix ?? {};
+  for (const step of spec.steps) {
+    for (const b of step.expect ?? []) {
+      for (const [axis, values] of Object.entries(b.when ?? {})) {
+        const path = [...b.path, "when", axis];
+        const family = VARIANT_FAMILIES[axis];
+        const allowed: readonly AxisValue[] | undefined = axis in matrix
+          ? matrix[axis]
+          : family?.values;
+        if (!allowed) {
+          const near = suggest(axis, [...Object.keys(matrix), ...Object.keys(VARIANT_FAMILIES)]);
+          specError(ctx, path, `Unknown when: axis "${axis}"`, {
+            key: true,
+            label: near ? `did you mean "${near}"?` : undefined,
+            fixme: `when: takes matrix axes (${
+              Object.keys(matrix).join(", ") || "none"
+            }) or variant families`,
+          });
+          continue;
+        }
+        for (const v of values) {
+          if (!allowed.includes(v)) {
+            specError(ctx, path, `when: ${axis} never takes the value ${JSON.stringify(v)}`, {
+              fixme: `${axis} takes ${allowed.map((x) => JSON.stringify(x)).join(", ")}`,
+            });
+          }
+        }
+      }
+    }
   }
 }
 

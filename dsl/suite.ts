@@ -7,7 +7,7 @@
 import { buildWorld } from "./build.ts";
 import { type LoadedSpec, loadSpecText, sortDiagnostics } from "./load.ts";
 import { type MatchCtx, matchStep, type StepResult } from "./match.ts";
-import { type Cell, checkMatrix, expandMatrix } from "./matrix.ts";
+import { type Cell, checkMatrix, checkWhen, expandMatrix } from "./matrix.ts";
 import { runStep } from "./run.ts";
 import type { Diagnostic } from "./types.ts";
 
@@ -57,6 +57,7 @@ export function loadSuite(
     for (const spec of r.specs) {
       const diags: Diagnostic[] = [];
       checkMatrix(spec.head, spec.locator, diags);
+      checkWhen(spec, diags);
       if (diags.length) {
         specErrors.push(...sortDiagnostics(diags));
         continue;

@@ -57,6 +57,28 @@ export function updatedLine(a: CmdRecord, e: ExpectedCmd | undefined, queues: bo
 /** One item of a rewritten list: a kept source item, or new text replacing item `was`. */
 type Planned = { keep?: number; text?: string; was?: number };
 
+/**
+ * The expected line whose `_` / `$NAME` fields a new actual command should reuse: the line
+ * it replaces, else the nearest earlier matched line of the same opcode whose captures the
+ * new command agrees with.
+ */
+function templateFor(t: UpdateTarget, i: number): ExpectedCmd | undefined {
+  const o = t.ops[i] as { a: number };
+  const prev = t.ops[i - 1];
+  if (prev?.kind === "del") return t.expected[prev.e];
+  const a = t.actual[o.a];
+  for (let j = i - 1; j >= 0; j--) {
+    const s = t.ops[j];
+    if (s.kind !== "same" || t.expected[s.e].pattern.op !== a.cmd.op) continue;
+    const e = t.expected[s.e];
+    const agrees = Object.entries(e.pattern.fields).every(([f, p]) =>
+      p.t !== "cap" || t.actual[s.a].cmd[f] === a.cmd[f]
+    );
+    return agrees ? e : undefined;
+  }
+  return undefined;
+}
+
 /** The new items of a list: matched lines keep their source, others are regenerated. */
 function newItems(t: UpdateTarget): Planned[] {
   const out: Planned[] = [];
@@ -66,8 +88,7 @@ function newItems(t: UpdateTarget): Planned[] {
     else if (o.kind === "add") {
       const prev = t.ops[i - 1];
       const was = prev?.kind === "del" ? prev.e : undefined;
-      const e = was === undefined ? undefined : t.expected[was];
-      out.push({ text: updatedLine(t.actual[o.a], e, t.queues), was });
+      out.push({ text: updatedLine(t.actual[o.a], templateFor(t, i), t.queues), was });
     }
   }
   return out;
@@ -165,12 +186,12 @@ export function applyUpdates(
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, intAsBigInt: true });
   for (const group of byList.values()) {
-    const r = group[0];
-    const doc = Array.isArray(docs) ? docs[r.doc] : undefined;
-    const seq = doc?.getIn(r.target.path as SpecPath, true);
+    const doc = Array.isArray(docs) ? docs[group[0].doc] : undefined;
+    const seq = doc?.getIn(group[0].target.path as SpecPath, true);
     const line = seq && isSeq(seq) && seq.range ? lc.linePos(seq.range[0]).line : 0;
     const lines = (t: UpdateTarget) =>
       t.actual.map((a) => updatedLine(a, undefined, t.queues)).join("\n");
+    const r = group.find((g) => g.target.failed) ?? group[0];
     if (group.some((g) => lines(g.target) !== lines(r.target))) {
       changes.push({
         what: r.what,
