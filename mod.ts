@@ -5,7 +5,28 @@
  * of the hardware and of the kernel (ARM SMMUv3, iommufd, Intel VT-d, SVA, pKVM) and
  * asserts the exact invalidation commands emitted.
  *
- * This module is the public surface: the SMMUv3 command model and the shared TLBI builders.
+ * This module is the public surface: writing and running specs from TypeScript (the same
+ * objects YAML files parse to), the `deno test` helper, reporters, and the SMMUv3 command
+ * model with the shared TLBI builders.
+ *
+ * @example A spec in TypeScript
+ * ```ts
+ * import { defineSpec, runSpec, step } from "@invspec/invspec";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = defineSpec({
+ *   invspec: 1,
+ *   name: "8K unmap range on an SMMU with RIL",
+ *   iommus: { smmu0: { kind: "smmuv3", features: ["range_inv"] } },
+ *   steps: [
+ *     step.tlbi_range(
+ *       { iommu: "smmu0", cmd: "TLBI_NH_VA asid=1 leaf", iova: 0x40000, size: "8K" },
+ *       { expect: ["TLBI_NH_VA asid=1 addr=0x40000 scale=1 ttl=3 tg=4K leaf", "CMD_SYNC"] },
+ *     ),
+ *   ],
+ * });
+ * assert.equal(runSpec(spec).scenarios[0].status, "pass");
+ * ```
  *
  * @example Parse, encode and print an SMMUv3 command
  * ```ts
@@ -88,3 +109,41 @@ export {
   type TraceValue,
 } from "./lib/events.ts";
 export { parseU64 } from "./lib/num.ts";
+
+export {
+  type CommandLineInput,
+  defineSpec,
+  type ExpectBlockInput,
+  type ExpectInput,
+  runSpec,
+  type SpecInput,
+  specObjectTests,
+  step,
+  type StepExtras,
+  type StepInput,
+} from "./dsl/builder.ts";
+export { SpecFailure, specTests } from "./dsl/testing.ts";
+export {
+  type Loaded,
+  loadSuite,
+  type RunOptions,
+  runScenario,
+  type Scenario,
+  type ScenarioResult,
+  type ScenarioStatus,
+} from "./dsl/suite.ts";
+export { countResults, type Counts, exitCode, type RunReport, summaryLine } from "./dsl/report.ts";
+export {
+  type Reporter,
+  type ReporterName,
+  type ReporterOptions,
+  REPORTERS,
+} from "./dsl/reporters/mod.ts";
+export type {
+  Diagnostic,
+  Pos,
+  Severity,
+  SourceLocator,
+  SourceRange,
+  SpecPath,
+} from "./dsl/types.ts";

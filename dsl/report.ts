@@ -8,6 +8,7 @@ import type { ScenarioResult } from "./suite.ts";
 
 /** Everything a reporter needs. */
 export interface RunReport {
+  /** Every scenario that ran (or was skipped). */
   readonly scenarios: readonly ScenarioResult[];
   /** Spec errors, by position. */
   readonly specErrors: readonly Diagnostic[];
@@ -19,8 +20,11 @@ export interface RunReport {
 
 /** Counts for the summary line. */
 export interface Counts {
+  /** Passed and expected failures. */
   readonly passed: number;
+  /** Failures, XPASS, internal errors, files with spec errors. */
   readonly failed: number;
+  /** Skipped scenarios. */
   readonly skipped: number;
 }
 

@@ -16,7 +16,9 @@ export type ScenarioStatus = "pass" | "fail" | "skip" | "xfail" | "xpass" | "err
 
 /** One scenario in one matrix cell. */
 export interface Scenario {
+  /** The validated spec the scenario comes from. */
   readonly spec: LoadedSpec;
+  /** Its matrix cell. */
   readonly cell: Cell;
   /** `name` or `name [axis=value, ...]`. */
   readonly name: string;
@@ -26,8 +28,11 @@ export interface Scenario {
 
 /** The verdict on one scenario. */
 export interface ScenarioResult {
+  /** What ran. */
   readonly scenario: Scenario;
+  /** How it ended. */
   readonly status: ScenarioStatus;
+  /** One verdict per step that ran. */
   readonly steps: readonly StepResult[];
   /** Internal errors (a model threw). */
   readonly errors: readonly Diagnostic[];
@@ -37,7 +42,9 @@ export interface ScenarioResult {
 
 /** All scenarios of a set of files, or the spec errors that stopped some of them. */
 export interface Loaded {
+  /** Scenarios of the specs that loaded, one per matrix cell. */
   readonly scenarios: Scenario[];
+  /** Problems of the specs that did not. */
   readonly specErrors: Diagnostic[];
   /** File → text, for code frames. */
   readonly sources: Map<string, string>;

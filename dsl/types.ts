@@ -43,6 +43,7 @@ export type Severity = "error" | "fail" | "warning";
 
 /** One problem, as data; reporters render it. */
 export interface Diagnostic {
+  /** Spec error, failed expectation, or warning. */
   readonly severity: Severity;
   /** One line: sentence case, no final period. */
   readonly title: string;
