@@ -33,6 +33,7 @@ options:
   --shard <i/n>           the i-th of n shards (scenario granularity, 1-based)
   --reporter <name[=file]>  pretty (default), dot, tap, ktap, junit, json; repeatable;
                           with =file the report is written there
+  --list                  list the selected scenarios with their tags; run nothing
   --trace                 print every event of every step (pretty reporter)
   --update                rewrite failing command lists with the actual commands
   --budget <n>            loop budget before a model is declared hung (default 1000000)
@@ -89,6 +90,7 @@ function parse(argv: string[]) {
         shard: { type: "string" },
         reporter: { type: "string", multiple: true },
         trace: { type: "boolean" },
+        list: { type: "boolean" },
         update: { type: "boolean" },
         budget: { type: "string" },
         out: { type: "string" },
@@ -128,7 +130,7 @@ async function runCommand(
   if (cmd === "explain" && paths.length !== 1) throw new UsageError("explain takes one spec file");
   const loaded = loadSuite(await readSpecs(paths.length ? paths : ["examples"]));
   const selected = selectScenarios(loaded.scenarios, sel);
-  if (cmd === "list") {
+  if (cmd === "list" || v.list) {
     for (const d of loaded.specErrors) {
       io.out(renderDiagnostic(d, loaded.sources, paint).join("\n"));
     }
