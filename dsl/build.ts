@@ -1,15 +1,11 @@
 /**
- * Spec × matrix cell → World: the only DSL file that creates model objects.
+ * Spec × matrix cell → World: the only DSL code that creates model objects, through each
+ * area's builder.
  * @module
  */
 
 import { eventLogCreate } from "../lib/events.ts";
-import {
-  SMMU_OPTIONS,
-  smmuCreate,
-  type SmmuFeature,
-  type SmmuOption,
-} from "../lib/hw/smmuv3/smmu.ts";
+import { AREAS } from "./areas/mod.ts";
 import type { LoadedSpec } from "./load.ts";
 import { axisOf, type Cell } from "./matrix.ts";
 import { resolveVariants } from "./variants.ts";
@@ -21,24 +17,6 @@ export interface BuildOptions {
   readonly budget?: number;
 }
 
-/** Features and options of one IOMMU after the cell's switches are applied. */
-function switchesFor(
-  spec: LoadedSpec,
-  cell: Cell,
-  iommu: string,
-  declared: readonly string[],
-): Set<string> {
-  const on = new Set(declared);
-  for (const [axis, v] of Object.entries(cell.values)) {
-    const a = axisOf(axis, spec.head);
-    if (typeof a === "string" || a.kind !== "switch") continue;
-    if (a.iommu !== undefined && a.iommu !== iommu) continue;
-    if (v === true) on.add(a.name);
-    else on.delete(a.name);
-  }
-  return on;
-}
-
 /** Builds the World one run of `spec` in `cell` starts from. */
 export function buildWorld(spec: LoadedSpec, cell: Cell, opts: BuildOptions = {}): World {
   const log = eventLogCreate(opts.budget);
@@ -47,21 +25,13 @@ export function buildWorld(spec: LoadedSpec, cell: Cell, opts: BuildOptions = {}
     const a = axisOf(axis, spec.head);
     if (typeof a !== "string" && a.kind === "variant") chosen[a.family] = String(v);
   }
-  const world: World = { log, variants: resolveVariants(chosen), iommus: {} };
-  let sortKey = 0;
-  for (const [name, decl] of Object.entries(spec.head.iommus)) {
-    const on = switchesFor(spec, cell, name, [...(decl.features ?? []), ...(decl.options ?? [])]);
-    const options = [...on].filter((x) => (SMMU_OPTIONS as readonly string[]).includes(x));
-    const features = [...on].filter((x) => !options.includes(x));
-    const smmu = smmuCreate(name, log, {
-      features: features as SmmuFeature[],
-      options: options as SmmuOption[],
-      sortKey: sortKey++,
-      asidBits: decl.asid_bits,
-      vmidBits: decl.vmid_bits,
-      ssidBits: decl.ssid_bits,
-    });
-    world.iommus[name] = { kind: "smmuv3", smmu };
-  }
+  const world: World = {
+    log,
+    variants: resolveVariants(chosen),
+    iommus: {},
+    devices: {},
+    domains: {},
+  };
+  for (const area of AREAS) area.build?.(world, spec, cell);
   return world;
 }

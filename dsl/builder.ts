@@ -9,10 +9,9 @@ import type { SpecSchema } from "./decl.ts";
 import { loadSpecObject } from "./load.ts";
 import { renderDiagnostic } from "./frame.ts";
 import type { RunReport } from "./report.ts";
-import { type RunOptions, runScenario, scenariosOf } from "./suite.ts";
+import { checkSpec, type RunOptions, runScenario, scenariosOf } from "./suite.ts";
 import type { Pos, SourceLocator, SourceRange, SpecPath } from "./types.ts";
 import { type VerbName, VERBS } from "./verbs/mod.ts";
-import { checkMatrix, checkWhen } from "./matrix.ts";
 import { SpecFailure } from "./testing.ts";
 
 /** A command line: canonical text, or `{ <iommu>: <text> }` with several IOMMUs. */
@@ -130,8 +129,7 @@ export function runSpec(
   const specErrors = [...loaded.diagnostics];
   const scenarios = [];
   for (const s of loaded.specs) {
-    checkMatrix(s.head, s.locator, specErrors);
-    checkWhen(s, specErrors);
+    checkSpec(s, specErrors);
     if (specErrors.length === 0) {
       scenarios.push(...scenariosOf(s).map((scn) => runScenario(scn, opts)));
     }

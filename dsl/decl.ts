@@ -1,11 +1,13 @@
 /**
  * Schemas of what a scenario declares: IOMMUs (by kind), devices and domains.
+ * Devices and domains take the fields of every IOMMU kind; each kind's builder checks the
+ * ones that apply to it.
  * @module
  */
 
 import { z } from "zod";
 import { SMMU_FEATURES, SMMU_OPTIONS } from "../lib/hw/smmuv3/smmu.ts";
-import { Name, ScenarioMeta, uint } from "./schema.ts";
+import { Name, PageSizes, ScenarioMeta, uint } from "./schema.ts";
 
 /** An SMMUv3 instance. */
 export const Smmuv3Decl = z.strictObject({
@@ -19,17 +21,54 @@ export const Smmuv3Decl = z.strictObject({
   asid_bits: z.union([z.literal(8), z.literal(16)]).optional(),
   vmid_bits: z.union([z.literal(8), z.literal(16)]).optional(),
   ssid_bits: uint(5).optional(),
+  pgsize: PageSizes.optional().meta({ description: "page sizes the SMMU supports (IDR5)" }),
 });
 
 /** Any IOMMU, discriminated by `kind`. */
 export const IommuDecl = z.discriminatedUnion("kind", [Smmuv3Decl]);
 
+/** IOMMU kinds, for messages. */
+export const IOMMU_KINDS = ["smmuv3"] as const;
+
+/** A device (an SMMUv3 master, a VT-d endpoint). */
+export const DeviceDecl = z.strictObject({
+  iommu: Name.meta({ description: "the IOMMU the device sits behind" }),
+  sids: z.array(uint(32)).min(1).optional().meta({ description: "StreamIDs (SMMUv3)" }),
+  ats: z.boolean().optional().meta({ description: "PCIe ATS capable (default false)" }),
+  pci: z.boolean().optional().meta({ description: "a PCI device (default true)" }),
+  pasid_bits: uint(5).optional().meta({ description: "PASID width (default 0: no PASIDs)" }),
+  canwbs: z.boolean().optional(),
+});
+
+/** Domain types. */
+export const DOMAIN_TYPES = ["paging", "sva", "nested", "identity", "blocked"] as const;
+
+/** A domain: what devices attach to. */
+export const DomainDecl = z.strictObject({
+  type: z.enum(DOMAIN_TYPES).optional().meta({ description: "default paging" }),
+  stage: z.enum(["s1", "s2"]).optional().meta({ description: "SMMUv3 paging stage (default s1)" }),
+  nest_parent: z.boolean().optional().meta({ description: "an S2 nesting parent" }),
+  asid: uint(16).optional().meta({ description: "fix the ASID (default: allocated)" }),
+  vmid: uint(16).optional().meta({ description: "fix the VMID (default: allocated)" }),
+  pgsize: PageSizes.optional().meta({ description: "page sizes, e.g. [4K, 2M, 1G]" }),
+  iommu: Name.optional().meta({ description: "allocate on this IOMMU now (else at first attach)" }),
+  strict: z.boolean().optional().meta({
+    description: "false: unmaps are flushed lazily by the DMA flush queue (fq_flush step)",
+  }),
+});
+
 /** The top-level object of one scenario; `steps` are validated per verb elsewhere. */
 export const SpecSchema = z.strictObject({
   ...ScenarioMeta,
   iommus: z.record(Name, IommuDecl).meta({ description: "IOMMU instances by name" }),
+  devices: z.record(Name, DeviceDecl).optional().meta({ description: "devices by name" }),
+  domains: z.record(Name, DomainDecl).optional().meta({ description: "domains by name" }),
   steps: z.array(z.unknown()).meta({ description: "steps, each with one verb" }),
 });
 
 /** A validated scenario (before its steps are read). */
 export type SpecHead = z.output<typeof SpecSchema>;
+/** One declared device. */
+export type DeviceDeclT = z.output<typeof DeviceDecl>;
+/** One declared domain. */
+export type DomainDeclT = z.output<typeof DomainDecl>;

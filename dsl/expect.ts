@@ -9,7 +9,7 @@ import { type CmdPattern, CmdSyntaxError } from "../lib/hw/codec.ts";
 import type { Family } from "../lib/events.ts";
 import { suggest } from "../lib/suggest.ts";
 import { familiesOfOp, FAMILY_OF_KIND, parsePatternOf } from "./codecs.ts";
-import { EXPECT_EXT } from "./expect_ext.ts";
+import type { ExpectExt } from "./expect_ext.ts";
 import type { Diagnostic, SourceLocator, SpecPath } from "./types.ts";
 
 /** One expected command line. */
@@ -61,6 +61,8 @@ export interface ExpectCtx {
   readonly names: Readonly<Record<string, readonly string[]>>;
   readonly locator: SourceLocator;
   readonly diags: Diagnostic[];
+  /** Area expectation keys (`invs`, ...). */
+  readonly ext: Readonly<Record<string, ExpectExt>>;
 }
 
 /** Errno names a step may return. */
@@ -242,11 +244,11 @@ function parseBlock(
         );}
     } else if (key === "when") {
       block.when = parseWhen(ctx, v, p);
-    } else if (key in EXPECT_EXT) {
-      const parsed = EXPECT_EXT[key].parse(v, p, ctx);
+    } else if (Object.hasOwn(ctx.ext, key)) {
+      const parsed = ctx.ext[key].parse(v, p, ctx);
       if (parsed !== undefined) ext.push({ key, value: parsed, path: p });
     } else {
-      const all = [...BLOCK_KEYS, ...Object.keys(EXPECT_EXT)];
+      const all = [...BLOCK_KEYS, ...Object.keys(ctx.ext)];
       const near = suggest(key, all);
       specError(ctx, p, `Unknown expectation "${key}"`, {
         key: true,

@@ -27,6 +27,3 @@ export interface ExpectExt {
   /** Compares the parsed value with the World after the step. */
   check(world: World, parsed: unknown, outcome: StepOutcome): readonly Mismatch[];
 }
-
-/** Area keys by name. */
-export const EXPECT_EXT: Record<string, ExpectExt> = {};

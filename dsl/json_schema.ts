@@ -6,7 +6,7 @@
 
 import { z } from "zod";
 import { SpecSchema } from "./decl.ts";
-import { EXPECT_EXT } from "./expect_ext.ts";
+import { EXPECT_KEYS } from "./areas/mod.ts";
 import { VARIANT_FAMILIES } from "./variants.ts";
 import { VERBS } from "./verbs/mod.ts";
 
@@ -28,7 +28,7 @@ const ExpectBlock = z.object({
   warnings: z.array(z.string()).optional().meta({ description: 'kernel WARNs, "function: what"' }),
   hang: z.string().optional().meta({ description: "function expected not to finish" }),
   ...Object.fromEntries(
-    Object.entries(EXPECT_EXT).map((
+    Object.entries(EXPECT_KEYS).map((
       [k, x],
     ) => [k, z.unknown().optional().meta({ description: x.doc })]),
   ),

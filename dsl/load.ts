@@ -10,6 +10,8 @@ import { suggest } from "../lib/suggest.ts";
 import { type SpecHead, SpecSchema } from "./decl.ts";
 import { type ExpectBlock, type ExpectCtx, parseExpect, specError } from "./expect.ts";
 import type { Diagnostic, SourceLocator, SourceRange, SpecPath } from "./types.ts";
+import { BUILTIN_DOMAINS } from "./areas/domain_verbs.ts";
+import { EXPECT_KEYS } from "./areas/mod.ts";
 import { STEP_KEYS, verbOf, VERBS } from "./verbs/mod.ts";
 
 /** One validated step. */
@@ -319,7 +321,11 @@ export function loadSpecObject(obj: unknown, locator: SourceLocator, doc = 0): L
   for (const [n, d] of Object.entries(declared)) {
     if (isObj(d) && typeof d.kind === "string") iommus[n] = d.kind;
   }
-  const ctx: ExpectCtx = { iommus, names: {}, locator, diags };
+  const names = {
+    devices: isObj(raw.devices) ? Object.keys(raw.devices) : [],
+    domains: [...(isObj(raw.domains) ? Object.keys(raw.domains) : []), ...BUILTIN_DOMAINS],
+  };
+  const ctx: ExpectCtx = { iommus, names, locator, diags, ext: EXPECT_KEYS };
   const steps: LoadedStep[] = [];
   (Array.isArray(raw.steps) ? raw.steps : []).forEach((s, i) => {
     const step = loadStep(ctx, s, i, Object.keys(iommus));

@@ -10,7 +10,7 @@ import type { Event, Family } from "../lib/events.ts";
 import { CODECS, formatAny } from "./codecs.ts";
 import { align, type AlignOp, renderAlign } from "./diff.ts";
 import type { ExpectBlock, ExpectedCmd } from "./expect.ts";
-import { EXPECT_EXT } from "./expect_ext.ts";
+import { EXPECT_KEYS } from "./areas/mod.ts";
 import type { LoadedStep } from "./load.ts";
 import { type Cell, whenHolds } from "./matrix.ts";
 import type { Diagnostic, SourceLocator, SpecPath } from "./types.ts";
@@ -325,7 +325,7 @@ export function matchStep(
       });
     }
     for (const x of b.ext) {
-      for (const m of EXPECT_EXT[x.key].check(ctx.world, x.value, run.outcome)) {
+      for (const m of EXPECT_KEYS[x.key].check(ctx.world, x.value, run.outcome)) {
         failures.push({
           severity: "fail",
           title: `Step ${title}: ${m.title}`,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { AREAS } from "./areas/mod.ts";
 import { buildWorld } from "./build.ts";
 import { type LoadedSpec, loadSpecText, sortDiagnostics } from "./load.ts";
 import { type MatchCtx, matchStep, type StepResult } from "./match.ts";
@@ -63,8 +64,7 @@ export function loadSuite(
     specErrors.push(...r.diagnostics);
     for (const spec of r.specs) {
       const diags: Diagnostic[] = [];
-      checkMatrix(spec.head, spec.locator, diags);
-      checkWhen(spec, diags);
+      checkSpec(spec, diags);
       if (diags.length) {
         specErrors.push(...sortDiagnostics(diags));
         continue;
@@ -73,6 +73,13 @@ export function loadSuite(
     }
   }
   return { scenarios, specErrors, sources };
+}
+
+/** Load-time checks beyond the schema: matrix, `when:`, and each area's declarations. */
+export function checkSpec(spec: LoadedSpec, diags: Diagnostic[]): void {
+  checkMatrix(spec.head, spec.locator, diags);
+  checkWhen(spec, diags);
+  for (const area of AREAS) area.check?.(spec, diags);
 }
 
 /** The scenarios (one per matrix cell) of a loaded spec. */

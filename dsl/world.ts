@@ -4,11 +4,34 @@
  * @module
  */
 
+import type { ArmSmmuDriver } from "../lib/drivers/arm-smmu-v3/driver.ts";
 import type { EventLog } from "../lib/events.ts";
 import type { SmmuDevice } from "../lib/hw/smmuv3/smmu.ts";
+import type { IovaFq } from "../lib/pgtable/flush_queue.ts";
+import type { IoPgtable } from "../lib/pgtable/pgtable.ts";
 
 /** An IOMMU instance of the spec, by kind. */
 export type IommuInst = { readonly kind: "smmuv3"; readonly smmu: SmmuDevice };
+
+/** IOMMU kinds with a model. */
+export type IommuKind = IommuInst["kind"];
+
+/** A declared device: which IOMMU (and so which driver model) it sits behind. */
+export interface DeviceInst {
+  readonly name: string;
+  readonly iommu: string;
+  readonly kind: IommuKind;
+}
+
+/** A declared domain, with its page table when it is a paging domain. */
+export interface DomainInst {
+  readonly name: string;
+  readonly kind: IommuKind;
+  /** The domain's I/O page table (paging domains). */
+  readonly pt: IoPgtable | null;
+  /** The DMA flush queue of a non-strict domain. */
+  readonly fq: IovaFq | null;
+}
 
 /** Everything one scenario run owns. */
 export interface World {
@@ -18,6 +41,12 @@ export interface World {
   readonly variants: Readonly<Record<string, string>>;
   /** IOMMUs by spec name. */
   readonly iommus: Record<string, IommuInst>;
+  /** Devices by spec name. */
+  readonly devices: Record<string, DeviceInst>;
+  /** Domains by spec name. */
+  readonly domains: Record<string, DomainInst>;
+  /** The arm-smmu-v3 driver, when the spec has SMMUv3 IOMMUs. */
+  smmuv3?: ArmSmmuDriver;
 }
 
 /** What a step returned besides its events: values the spec can expect. */
@@ -28,4 +57,9 @@ export interface StepOutcome {
   entryNum?: number;
   /** Other named results (e.g. a DMA translation). */
   values?: Record<string, unknown>;
+}
+
+/** Turns a model's `0 | { errno }` into a step outcome. */
+export function outcomeOf(r: 0 | { readonly errno: string }): StepOutcome {
+  return r === 0 ? {} : { returns: r.errno };
 }

@@ -3,13 +3,19 @@
  * @module
  */
 
+import { DOMAIN_VERBS } from "../areas/domain_verbs.ts";
+import { SMMUV3_VERBS } from "../areas/smmuv3.ts";
 import { TLBI_RANGE } from "./tlbi.ts";
 import type { VerbDef } from "./verb.ts";
 
+const ALL = [...DOMAIN_VERBS, ...SMMUV3_VERBS, TLBI_RANGE] as const;
+
+type ByName<T extends readonly VerbDef[]> = { readonly [V in T[number] as V["name"]]: V };
+
 /** All verbs by their step key. */
-export const VERBS = {
-  tlbi_range: TLBI_RANGE,
-} as const;
+export const VERBS: ByName<typeof ALL> = Object.fromEntries(ALL.map((v) => [v.name, v])) as ByName<
+  typeof ALL
+>;
 
 /** A verb name. */
 export type VerbName = keyof typeof VERBS;

@@ -10,10 +10,10 @@ import type { StepOutcome, World } from "../world.ts";
 /** Collections of declared objects a verb argument can refer to. */
 export type RefKind = "iommus" | "devices" | "domains";
 
-/** One step verb; `S` is its argument schema. */
-export interface VerbDef<S extends z.ZodType = z.ZodType> {
+/** One step verb; `S` is its argument schema, `N` its name. */
+export interface VerbDef<S extends z.ZodType = z.ZodType, N extends string = string> {
   /** The key a step uses (`attach`, `unmap`, ...). */
-  readonly name: string;
+  readonly name: N;
   /** One line for `--help`, `schema` and the JSON Schema. */
   readonly doc: string;
   /** Arguments, validated on their own so one typo gives one error. */
@@ -25,6 +25,8 @@ export interface VerbDef<S extends z.ZodType = z.ZodType> {
 }
 
 /** Defines a verb with its argument type inferred from the schema. */
-export function defineVerb<S extends z.ZodType>(def: VerbDef<S>): VerbDef<S> {
+export function defineVerb<S extends z.ZodType, const N extends string>(
+  def: VerbDef<S, N>,
+): VerbDef<S, N> {
   return def;
 }
