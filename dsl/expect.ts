@@ -7,6 +7,7 @@
 
 import { type CmdPattern, CmdSyntaxError } from "../lib/hw/codec.ts";
 import type { Family } from "../lib/events.ts";
+import { ERRNOS } from "../lib/errno.ts";
 import { suggest } from "../lib/suggest.ts";
 import { familiesOfOp, FAMILY_OF_KIND, parsePatternOf } from "./codecs.ts";
 import type { ExpectExt } from "./expect_ext.ts";
@@ -64,25 +65,6 @@ export interface ExpectCtx {
   /** Area expectation keys (`invs`, ...). */
   readonly ext: Readonly<Record<string, ExpectExt>>;
 }
-
-/** Errno names a step may return. */
-export const ERRNOS = [
-  "EPERM",
-  "ENOENT",
-  "EIO",
-  "E2BIG",
-  "ENOMEM",
-  "EFAULT",
-  "EBUSY",
-  "EEXIST",
-  "ENODEV",
-  "EINVAL",
-  "ENOSPC",
-  "ENOTTY",
-  "EOPNOTSUPP",
-  "ETIMEDOUT",
-  "EOVERFLOW",
-] as const;
 
 const BLOCK_KEYS = ["commands", "mode", "returns", "entry_num", "warnings", "hang", "when"];
 

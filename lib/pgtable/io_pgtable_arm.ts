@@ -16,6 +16,7 @@
  * @module
  */
 
+import type { Errno, Ret } from "../errno.ts";
 import { warn } from "../events.ts";
 import { type IotlbGather, iotlbGatherAddPage, iotlbGatherQueued } from "./gather.ts";
 import {
@@ -27,8 +28,6 @@ import {
   type IoPgtable,
   lvlIdx,
   maxEntries,
-  type PtErrno,
-  type PtRet,
   type PtTable,
   tableGet,
 } from "./pgtable.ts";
@@ -38,7 +37,7 @@ import type { PtStep } from "./steps.ts";
 /** Result of {@link armLpaeMapPages}. */
 export interface MapPagesResult {
   /** 0 or the errno. */
-  readonly ret: PtRet;
+  readonly ret: Ret;
   /** Bytes mapped, also on error (the core unmaps them again). */
   readonly mapped: bigint;
   /** Writes and requests, in order. */
@@ -63,7 +62,7 @@ interface MapCtx {
   readonly steps: PtStep[];
 }
 
-function err(errno: PtErrno): PtRet {
+function err(errno: Errno): Ret {
   return { errno };
 }
 
@@ -101,7 +100,7 @@ export function armLpaeMapPages(
     steps: opts.steps ?? [],
   };
   const fn = "arm_lpae_map_pages";
-  let ret: PtRet;
+  let ret: Ret;
   if (c.pgsize === 0n || (c.pgsize & pt.pgsizeBitmap) !== c.pgsize) {
     warn(pt.log, fn, "WARN_ON(!pgsize || (pgsize & cfg->pgsize_bitmap) != pgsize)");
     ret = err("EINVAL");
@@ -118,7 +117,7 @@ export function armLpaeMapPages(
 
 // Follows __arm_lpae_map(): walks down to the level whose entries span one page, creating
 // the tables that are missing.
-function lpaeMap(pt: IoPgtable, c: MapCtx, root: PtTable): PtRet {
+function lpaeMap(pt: IoPgtable, c: MapCtx, root: PtTable): Ret {
   let t = root;
   for (;;) {
     const idx = lvlIdx(pt, c.iova, t.level);
@@ -146,7 +145,7 @@ function lpaeMap(pt: IoPgtable, c: MapCtx, root: PtTable): PtRet {
 
 // Follows arm_lpae_init_pte(): refuses to overwrite a leaf; a table where a block goes is
 // unmapped and freed first (with its walk flush). Only then are the leaves written.
-function initPte(pt: IoPgtable, c: MapCtx, t: PtTable, at: { idx: number; n: number }): PtRet {
+function initPte(pt: IoPgtable, c: MapCtx, t: PtTable, at: { idx: number; n: number }): Ret {
   const sz = blockSize(pt, t.level);
   for (let i = 0; i < at.n; i++) {
     const pte = t.entries.get(at.idx + i);

@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { Ret } from "../errno.ts";
 import { iommuIotlbSync, type IotlbGather, iotlbGatherInit } from "./gather.ts";
 import {
   armLpaeMapPages,
@@ -20,7 +21,7 @@ import {
 } from "./io_pgtable_arm.ts";
 import { iommuPtMapRange, iommuPtUnmapRange } from "./iommu_pt.ts";
 import { iommuPgsize } from "./pgsize.ts";
-import { IOMMU_READ, IOMMU_WRITE, type IoPgtable, minPagesz, type PtRet } from "./pgtable.ts";
+import { IOMMU_READ, IOMMU_WRITE, type IoPgtable, minPagesz } from "./pgtable.ts";
 import type { PtStep } from "./steps.ts";
 import { ioPgtableIovaToPhys } from "./walk.ts";
 
@@ -77,7 +78,7 @@ export function iommuMapNosync(pt: IoPgtable, opts: IommuMapOptions): MapPagesRe
 function mapDomainPgtbl(
   pt: IoPgtable,
   o: { iova: bigint; paddr: bigint; size: bigint; prot: number; steps: PtStep[] },
-): { ret: PtRet; mapped: bigint } {
+): { ret: Ret; mapped: bigint } {
   if ((o.iova | o.paddr | o.size) & (minPagesz(pt) - 1n)) {
     return { ret: { errno: "EINVAL" }, mapped: 0n };
   }

@@ -21,6 +21,7 @@
  * @module
  */
 
+import type { Ret } from "../errno.ts";
 import { u64, U64_MAX } from "../bits.ts";
 import { warn } from "../events.ts";
 import {
@@ -43,7 +44,6 @@ import {
   minPagesz,
   ptesInTable,
   ptLevel,
-  type PtRet,
   type PtTable,
   tableGet,
 } from "./pgtable.ts";
@@ -109,7 +109,7 @@ export function iommuPtMapRange(
   const bad = mapRangeCheck(pt, opts, c.prot);
   if (bad !== 0) return { ret: bad, mapped: 0n, steps };
   let mapped = 0n;
-  let ret: PtRet = 0;
+  let ret: Ret = 0;
   while (mapped < opts.len) {
     const at = { iova: opts.iova + mapped, paddr: opts.paddr + mapped };
     const { pgsize, count } = iommuPgsize(pt.pgsizeBitmap, { ...at, size: opts.len - mapped });
@@ -131,7 +131,7 @@ function mapRangeCheck(
   pt: IoPgtable,
   o: { readonly iova: bigint; readonly paddr: bigint; readonly len: bigint },
   prot: number,
-): PtRet {
+): Ret {
   if (!(prot & (IOMMU_READ | IOMMU_WRITE))) {
     warn(pt.log, "map_range", "WARN_ON(!(prot & (IOMMU_READ | IOMMU_WRITE)))");
     return { errno: "EINVAL" };
@@ -151,7 +151,7 @@ function mapLeaves(
   pt: IoPgtable,
   c: RangeCtx,
   a: { iova: bigint; paddr: bigint; pgsize: bigint; count: bigint },
-): { ret: PtRet; mapped: bigint } {
+): { ret: Ret; mapped: bigint } {
   let t = tableGet(pt, pt.root);
   while (blockSize(pt, t.level) !== a.pgsize) {
     const idx = lvlIdx(pt, a.iova, t.level);

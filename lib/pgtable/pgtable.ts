@@ -53,12 +53,6 @@ export type PgtableFmt = "ARM_64_LPAE_S1" | "ARM_64_LPAE_S2" | "vtdss" | "x86_64
 /** Which kernel library owns the table, and so which map/unmap semantics apply. */
 export type PgtableImpl = "io-pgtable-arm" | "iommupt";
 
-/** Errors the page-table and core paths report, as the kernel names them. */
-export type PtErrno = "EINVAL" | "EEXIST" | "ERANGE" | "EADDRINUSE" | "ENXIO" | "EOVERFLOW";
-
-/** A kernel `int` return: 0 or an errno. */
-export type PtRet = 0 | { readonly errno: PtErrno };
-
 /** One valid table entry. An absent index is an invalid (zero) entry. */
 export type Pte =
   | { readonly kind: "table"; readonly table: number }

@@ -20,7 +20,7 @@ import {
 } from "./attach_invs.ts";
 import { type IommuDomain, toSmmuDomainDevices } from "./domain.ts";
 import type { ArmSmmuDriver } from "./driver.ts";
-import { errno, type Ret } from "./errno.ts";
+import { errno, type Ret } from "../../errno.ts";
 import type { ArmSmmuMaster } from "./master.ts";
 
 /**

@@ -24,7 +24,7 @@ import {
   type StaticDomain,
 } from "./domain.ts";
 import type { ArmSmmuDriver } from "./driver.ts";
-import { errno, type Ret } from "./errno.ts";
+import { errno, type Ret } from "../../errno.ts";
 import type { ArmSmmuMaster } from "./master.ts";
 import {
   makeAbortSte,

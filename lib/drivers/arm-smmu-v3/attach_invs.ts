@@ -18,7 +18,7 @@ import { type Cmd, makeCmd } from "../../hw/smmuv3/cmd.ts";
 import { cmdqIssueCmdWithSync } from "../../hw/smmuv3/cmdq.ts";
 import { type IommuDomain, type SmmuDomain, toSmmuDomainDevices } from "./domain.ts";
 import { type ArmSmmuDriver, drvAllocFails } from "./driver.ts";
-import { isErr, type Ret } from "./errno.ts";
+import { isErr, type Ret } from "../../errno.ts";
 import {
   type Inv,
   type Invs,

@@ -18,7 +18,7 @@ import type { SmmuDevice } from "../../hw/smmuv3/smmu.ts";
 import { type S1PgtblCfg, SVA_CPU_DEFAULT, type SvaCpu, svaCpuPageSize, type SvaMm } from "./cd.ts";
 import { domainInv } from "./domain_inv.ts";
 import { type ArmSmmuDriver, armSmmuInstance, drvDmaAlloc, idAllocLowest } from "./driver.ts";
-import { errno, type ErrnoValue, type Ret } from "./errno.ts";
+import { errno, type ErrnoValue, type Ret } from "../../errno.ts";
 import { type Invs, invsAlloc } from "./invs.ts";
 import type { ArmSmmuMaster } from "./master.ts";
 import {

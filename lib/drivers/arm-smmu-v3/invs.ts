@@ -12,7 +12,7 @@
 import { warn } from "../../events.ts";
 import type { EventLog } from "../../events.ts";
 import type { SmmuDevice } from "../../hw/smmuv3/smmu.ts";
-import { errno, type ErrnoValue } from "./errno.ts";
+import { errno, type ErrnoValue } from "../../errno.ts";
 
 /**
  * `enum arm_smmu_inv_type` in kernel order. The order is behaviour: it sorts the array, and

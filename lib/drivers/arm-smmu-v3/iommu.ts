@@ -14,7 +14,7 @@ import { warn } from "../../events.ts";
 import { armSmmuAttachDev } from "./attach_dev.ts";
 import type { IommuDomain } from "./domain.ts";
 import type { ArmSmmuDriver } from "./driver.ts";
-import { errno, type Ret } from "./errno.ts";
+import { errno, type Ret } from "../../errno.ts";
 import type { ArmSmmuMaster } from "./master.ts";
 import { armSmmuSetDevPasid, blockingSetDevPasid } from "./pasid.ts";
 

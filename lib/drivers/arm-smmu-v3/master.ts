@@ -19,7 +19,7 @@ import type { Cd } from "./cd.ts";
 import { CTXDESC_LINEAR_CDMAX } from "./cd.ts";
 import type { IommuDomain, SmmuDomain } from "./domain.ts";
 import { type ArmSmmuDriver, armSmmuInstance } from "./driver.ts";
-import { errno, type ErrnoValue } from "./errno.ts";
+import { errno, type ErrnoValue } from "../../errno.ts";
 import { type Inv, invMake, type Invs, invsAlloc, type InvType } from "./invs.ts";
 import { makeAbortSte } from "./ste.ts";
 

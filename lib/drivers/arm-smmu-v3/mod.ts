@@ -31,7 +31,7 @@
  * @module
  */
 
-export * from "./errno.ts";
+export * from "../../errno.ts";
 export * from "./invs.ts";
 export * from "./driver.ts";
 export * from "./domain.ts";

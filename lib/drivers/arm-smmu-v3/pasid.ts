@@ -20,7 +20,7 @@ import { type Cd, CTXDESC_CD_0_ASID, makeS1Cd, makeSvaCd } from "./cd.ts";
 import { allocCdPtr, clearCd, writeCdEntry } from "./cd_table.ts";
 import type { IommuDomain, SmmuDomain } from "./domain.ts";
 import { type ArmSmmuDriver, armSmmuInstance } from "./driver.ts";
-import { errno, type Ret } from "./errno.ts";
+import { errno, type Ret } from "../../errno.ts";
 import type { ArmSmmuMaster } from "./master.ts";
 import { makeCdtableSte, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1DSS_TERMINATE } from "./ste.ts";
 import { installSteForDev, steContext } from "./strtab.ts";

@@ -22,7 +22,6 @@ import {
   domainAttachIommu,
   domainDetachIommu,
   domainGetIdForDev,
-  type KernelResult,
 } from "./domain.ts";
 import {
   intelPasidSetupFirstLevel,
@@ -32,6 +31,7 @@ import {
 } from "./pasid.ts";
 import { IOMMU_NO_PASID } from "./qi_flush.ts";
 import { variantFeatures, VTD_DEFAULT_VARIANT } from "./variant.ts";
+import type { Ret } from "../../errno.ts";
 
 /**
  * Follows device_block_translation(): the RID's tags go first, then its entry (PASID 0
@@ -55,7 +55,7 @@ export function deviceBlockTranslation(dev: DeviceDomainInfo): void {
 }
 
 // paging_domain_compatible(), reduced to the stage the unit must support.
-function pagingCompatible(domain: DmarDomain, dev: DeviceDomainInfo): KernelResult {
+function pagingCompatible(domain: DmarDomain, dev: DeviceDomainInfo): Ret {
   const iommu = dev.iommu;
   if (domain.kind === "fs_paging" && (!smSupported(iommu) || !iommu.caps.flts)) {
     return { errno: "EINVAL" };
@@ -64,7 +64,7 @@ function pagingCompatible(domain: DmarDomain, dev: DeviceDomainInfo): KernelResu
   return 0;
 }
 
-function setupEntry(domain: DmarDomain, dev: DeviceDomainInfo, pasid: number): KernelResult {
+function setupEntry(domain: DmarDomain, dev: DeviceDomainInfo, pasid: number): Ret {
   const did = domainGetIdForDev(domain, dev);
   if (domain.kind === "nested") return intelPasidSetupNested(dev, { pasid, did });
   if (domain.kind === "ss_paging") return intelPasidSetupSecondLevel(dev, { pasid, did });
@@ -76,7 +76,7 @@ function setupEntry(domain: DmarDomain, dev: DeviceDomainInfo, pasid: number): K
  * domain id, then for paging the entry and then the tags, for nested the tags and then
  * the entry. Any failure leaves the device blocked.
  */
-function attachRid(domain: DmarDomain, dev: DeviceDomainInfo): KernelResult {
+function attachRid(domain: DmarDomain, dev: DeviceDomainInfo): Ret {
   const ret = domainAttachIommu(domain, dev.iommu);
   if (ret !== 0) return ret;
   dev.domain = domain;
@@ -103,7 +103,7 @@ function attachRid(domain: DmarDomain, dev: DeviceDomainInfo): KernelResult {
  * the device is first blocked (tearing down whatever it was attached to), then attached.
  * SVA domains attach only to PASIDs; attaching the current domain again does nothing.
  */
-export function iommuAttachDevice(domain: DmarDomain, dev: DeviceDomainInfo): KernelResult {
+export function iommuAttachDevice(domain: DmarDomain, dev: DeviceDomainInfo): Ret {
   if (domain.kind === "sva") return { errno: "EINVAL" };
   // The core does nothing when the group already uses this domain.
   if (dev.domain === domain) return 0;
@@ -120,7 +120,7 @@ export function iommuAttachDevice(domain: DmarDomain, dev: DeviceDomainInfo): Ke
 }
 
 /** Follows iommu_detach_device() → blocking_domain_attach_dev(). */
-export function iommuDetachDevice(dev: DeviceDomainInfo): KernelResult {
+export function iommuDetachDevice(dev: DeviceDomainInfo): Ret {
   deviceBlockTranslation(dev);
   return 0;
 }
@@ -129,7 +129,7 @@ export function iommuDetachDevice(dev: DeviceDomainInfo): KernelResult {
  * Follows domain_add_dev_pasid(): domain id, then tags, then the (device, PASID) record
  * (newest first).
  */
-function domainAddDevPasid(domain: DmarDomain, dev: DeviceDomainInfo, pasid: number): KernelResult {
+function domainAddDevPasid(domain: DmarDomain, dev: DeviceDomainInfo, pasid: number): Ret {
   const ret = domainAttachIommu(domain, dev.iommu);
   if (ret !== 0) return ret;
   // Before the series the SVA code kept its own device list and had no tags.
@@ -160,7 +160,7 @@ export function iommuAttachDevicePasid(
   domain: DmarDomain,
   dev: DeviceDomainInfo,
   opts: { readonly pasid: number },
-): KernelResult {
+): Ret {
   const { pasid } = opts;
   if (pasid === IOMMU_NO_PASID || pasid >= 1 << 20) return { errno: "EINVAL" };
   if (!pasidSupported(dev.iommu) || !dev.pasidSupported) return { errno: "EOPNOTSUPP" };
@@ -190,7 +190,7 @@ export function iommuAttachDevicePasid(
 export function iommuDetachDevicePasid(
   dev: DeviceDomainInfo,
   opts: { readonly pasid: number },
-): KernelResult {
+): Ret {
   const old = dev.pasidDomains.get(opts.pasid);
   if (!old) return { errno: "EINVAL" };
   intelPasidTearDownEntry(dev, { pasid: opts.pasid, variant: old.variant });

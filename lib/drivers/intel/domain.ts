@@ -13,6 +13,7 @@ import type { CacheTag } from "./cache_tag.ts";
 import type { DeviceDomainInfo } from "./device.ts";
 import type { QiBatch } from "./qi_batch.ts";
 import { variantFeatures, VTD_DEFAULT_VARIANT, type VtdVariant } from "./variant.ts";
+import type { Ret } from "../../errno.ts";
 
 /** Domain kinds: second-stage paging, first-stage paging, nested (S1 over an S2 parent),
  *  and SVA (a process address space bound to PASIDs). */
@@ -129,11 +130,6 @@ export function domainAlloc(
   };
 }
 
-/** The kernel's errno names this model returns. */
-export type Errno = "EINVAL" | "ENOSPC" | "EBUSY" | "EOPNOTSUPP" | "ENODEV";
-/** 0 or a kernel error. */
-export type KernelResult = 0 | { readonly errno: Errno };
-
 function allocDid(domain: DmarDomain, iommu: VtdIommu): number | undefined {
   const fixed = domain.fixedDids[iommu.name];
   if (fixed !== undefined) {
@@ -153,7 +149,7 @@ function allocDid(domain: DmarDomain, iommu: VtdIommu): number | undefined {
  * also asks map to flush (`iotlb_sync_map`; first-stage only for write-buffer flushing,
  * since caching mode does not apply to first-stage entries).
  */
-export function domainAttachIommu(domain: DmarDomain, iommu: VtdIommu): KernelResult {
+export function domainAttachIommu(domain: DmarDomain, iommu: VtdIommu): Ret {
   if (domain.kind === "sva") return 0;
   const cur = domain.iommuArray.get(iommu.seqId);
   if (cur) {

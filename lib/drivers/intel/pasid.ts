@@ -12,7 +12,7 @@
 import { QI_PC_PASID_SEL } from "../../hw/vtd/desc.ts";
 import type { VtdIommu } from "../../hw/vtd/iommu.ts";
 import type { DeviceDomainInfo, Pgtt } from "./device.ts";
-import type { KernelResult } from "./domain.ts";
+import type { Ret } from "../../errno.ts";
 import {
   devIotlbArgs,
   flushIotlbDsi,
@@ -48,7 +48,7 @@ export function pasidFlushCaches(iommu: VtdIommu, o: PasidSetupOptions): void {
   }
 }
 
-function setup(dev: DeviceDomainInfo, o: PasidSetupOptions, pgtt: Pgtt): KernelResult {
+function setup(dev: DeviceDomainInfo, o: PasidSetupOptions, pgtt: Pgtt): Ret {
   const cur = dev.pasidTable.get(o.pasid);
   if (cur?.present) return { errno: "EBUSY" };
   dev.pasidTable.set(o.pasid, { present: true, fpd: false, did: o.did, pgtt });
@@ -60,7 +60,7 @@ function setup(dev: DeviceDomainInfo, o: PasidSetupOptions, pgtt: Pgtt): KernelR
 export function intelPasidSetupFirstLevel(
   dev: DeviceDomainInfo,
   o: PasidSetupOptions,
-): KernelResult {
+): Ret {
   if (!dev.iommu.caps.flts) return { errno: "EINVAL" };
   return setup(dev, o, "fl");
 }
@@ -69,13 +69,13 @@ export function intelPasidSetupFirstLevel(
 export function intelPasidSetupSecondLevel(
   dev: DeviceDomainInfo,
   o: PasidSetupOptions,
-): KernelResult {
+): Ret {
   if (!dev.iommu.caps.slts) return { errno: "EINVAL" };
   return setup(dev, o, "sl");
 }
 
 /** Follows intel_pasid_setup_nested(): the nested domain's own id goes in the entry. */
-export function intelPasidSetupNested(dev: DeviceDomainInfo, o: PasidSetupOptions): KernelResult {
+export function intelPasidSetupNested(dev: DeviceDomainInfo, o: PasidSetupOptions): Ret {
   return setup(dev, o, "nested");
 }
 

@@ -7,7 +7,7 @@ import {
   type NestedDomain,
   toSmmuDomainDevices,
 } from "../../../../lib/drivers/arm-smmu-v3/domain.ts";
-import { isErr } from "../../../../lib/drivers/arm-smmu-v3/errno.ts";
+import { isErr } from "../../../../lib/errno.ts";
 import { iommuAttachDevice } from "../../../../lib/drivers/arm-smmu-v3/iommu.ts";
 import { cmds, paging, probe, sva, world } from "./_fixtures.ts";
 

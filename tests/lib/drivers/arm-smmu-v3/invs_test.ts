@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { eventLogCreate } from "../../../../lib/events.ts";
 import { smmuCreate } from "../../../../lib/hw/smmuv3/smmu.ts";
-import { isErr } from "../../../../lib/drivers/arm-smmu-v3/errno.ts";
+import { isErr } from "../../../../lib/errno.ts";
 import {
   invCmp,
   invCmpV9,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isErr } from "../../../../lib/drivers/arm-smmu-v3/errno.ts";
+import { isErr } from "../../../../lib/errno.ts";
 import { masterBuildInvs, masterProbe } from "../../../../lib/drivers/arm-smmu-v3/master.ts";
 import { steDecode } from "../../../../lib/drivers/arm-smmu-v3/ste.ts";
 import { paging, probe, problems, world } from "./_fixtures.ts";
