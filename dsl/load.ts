@@ -193,7 +193,7 @@ export function zodDiagnostics(
     ) {
       const d = iss.discriminator ?? "kind";
       specError(ctx, [...path, d], `Unknown ${d} ${JSON.stringify(valueAt(got, [d]))} in ${name}`, {
-        fixme: `IOMMU kinds: ${KINDS.join(", ")}`,
+        fixme: `IOMMU kinds: ${IOMMU_KINDS.join(", ")}`,
       });
     } else if (iss.code === "custom" && typeof iss.params?.offset === "number") {
       // A text value with a problem at a known offset (a command line): caret at the token.
@@ -221,8 +221,6 @@ export function splitHint(message: string): [string, string | undefined] {
   const i = message.indexOf("; ");
   return i < 0 ? [message, undefined] : [message.slice(0, i), message.slice(i + 2)];
 }
-
-const KINDS = ["smmuv3"];
 
 /** Orders diagnostics by position, so a file's problems read top to bottom. */
 export function sortDiagnostics(diags: Diagnostic[]): Diagnostic[] {
