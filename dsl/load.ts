@@ -7,7 +7,7 @@
 import { type Document, isMap, isScalar, LineCounter, type Node, parseAllDocuments } from "yaml";
 import type { z } from "zod";
 import { suggest } from "../lib/suggest.ts";
-import { type SpecHead, SpecSchema } from "./decl.ts";
+import { IOMMU_KINDS, type SpecHead, SpecSchema } from "./decl.ts";
 import { type ExpectBlock, type ExpectCtx, parseExpect, specError } from "./expect.ts";
 import type { Diagnostic, SourceLocator, SourceRange, SpecPath } from "./types.ts";
 import { BUILTIN_DOMAINS } from "./areas/domain_verbs.ts";
