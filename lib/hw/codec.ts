@@ -41,6 +41,26 @@ export interface FieldSpec {
   readonly free?: boolean;
 }
 
+/** A numeric field at bits [hi:lo] of word `word`. */
+export function fieldU<const E extends Partial<FieldSpec>>(
+  word: number,
+  hi: number,
+  lo: number,
+  extra?: E,
+) {
+  return { kind: "u", word, hi, lo, ...extra } as const;
+}
+
+/** A one-bit flag. */
+export function fieldFlag(word: number, bit: number) {
+  return { kind: "flag", word, hi: bit, lo: bit } as const;
+}
+
+/** An address kept at its bit position [hi:lo]. */
+export function fieldAddr(word: number, hi: number, lo: number) {
+  return { kind: "addr", word, hi, lo } as const;
+}
+
 /** One opcode: its value and its fields in canonical text order. */
 export interface OpSpec {
   /** Opcode value. */

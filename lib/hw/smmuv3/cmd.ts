@@ -16,7 +16,10 @@ import {
   cmdParse,
   type CmdPattern,
   type Codec,
+  fieldAddr,
+  fieldFlag,
   type FieldSpec,
+  fieldU,
   type FormatOptions,
   type ParseOptions,
   patternToCmd,
@@ -38,10 +41,9 @@ export const CMDQ_SYNC_0_CS_NONE = 0;
 export const CMDQ_SYNC_0_CS_IRQ = 1;
 export const CMDQ_SYNC_0_CS_SEV = 2;
 
-const u = (word: number, hi: number, lo: number, extra: Partial<FieldSpec> = {}) =>
-  ({ kind: "u", word, hi, lo, ...extra }) as const;
-const flag = (word: number, bit: number) => ({ kind: "flag", word, hi: bit, lo: bit }) as const;
-const addr = (word: number, hi: number, lo: number) => ({ kind: "addr", word, hi, lo }) as const;
+const u = fieldU;
+const flag = fieldFlag;
+const addr = fieldAddr;
 
 // TLBI fields: CMDQ_TLBI_0_* and CMDQ_TLBI_1_*.
 const NUM = u(0, 16, 12);

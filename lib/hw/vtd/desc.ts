@@ -34,7 +34,10 @@ import {
   cmdParse,
   type CmdPattern,
   type Codec,
+  fieldAddr,
+  fieldFlag,
   type FieldSpec,
+  fieldU,
   type FormatOptions,
   type ParseOptions,
   patternToCmd,
@@ -72,15 +75,9 @@ export const QI_CC_GRAN_DOMAIN = 2;
 /** Context-cache granularity: device-selective. */
 export const QI_CC_GRAN_DEVICE = 3;
 
-function u(word: number, hi: number, lo: number, extra: Partial<FieldSpec> = {}) {
-  return { kind: "u", word, hi, lo, ...extra } as const;
-}
-function flag(word: number, bit: number) {
-  return { kind: "flag", word, hi: bit, lo: bit } as const;
-}
-function addr(word: number, hi: number, lo: number) {
-  return { kind: "addr", word, hi, lo } as const;
-}
+const u = fieldU;
+const flag = fieldFlag;
+const addr = fieldAddr;
 function gran(names: readonly (string | undefined)[], hi = 5, lo = 4) {
   return { kind: "enum", word: 0, hi, lo, names } as const;
 }
