@@ -15,6 +15,7 @@ import { type ReporterName, REPORTERS } from "./reporters/mod.ts";
 import { parseShard, type Selection, selectScenarios } from "./select.ts";
 import { loadSuite, runScenario, type ScenarioResult } from "./suite.ts";
 import { applyUpdates, type UpdateRequest } from "./update.ts";
+import { type VerbDef, VERBS } from "./verbs/mod.ts";
 
 /** The package version printed by `--version`. */
 export const VERSION = "0.1.0";
@@ -26,6 +27,7 @@ usage:
   invspec list [paths...] [options]  list the scenarios that would run, with tags
   invspec explain <spec> [options]   each step's commands with words and decoded fields
   invspec schema [--out file]        print (or write) the JSON Schema of .inv.yaml files
+  invspec verbs                      the step verbs with their arguments
 
 options:
   --filter <text|/re/>    only scenarios whose "file › name [cell]" matches
@@ -262,6 +264,22 @@ async function update(
   return changed;
 }
 
+/** One block per verb: name, what it does, its arguments (optional ones with `?`). */
+export function verbsHelp(): string[] {
+  const out: string[] = [];
+  for (const v of Object.values(VERBS) as VerbDef[]) {
+    const shape = (v.schema as unknown as {
+      shape?: Record<string, { safeParse(x: unknown): { success: boolean } }>;
+    })
+      .shape ?? {};
+    const args = Object.entries(shape).map((
+      [k, s],
+    ) => (s.safeParse(undefined).success ? `${k}?` : k));
+    out.push(`${v.name}: { ${args.join(", ")} }`, `    ${v.doc}`);
+  }
+  return out;
+}
+
 /** Runs the CLI with `argv`; returns the exit code. Output goes through `io`. */
 export async function main(argv: string[], io: Output = defaultIo()): Promise<number> {
   let args;
@@ -283,6 +301,10 @@ export async function main(argv: string[], io: Output = defaultIo()): Promise<nu
   const colour = !args.values["no-color"] && !Deno.env.get("NO_COLOR") && Deno.stdout.isTerminal();
   const paint = colour ? ansiPaint : NO_PAINT;
   try {
+    if (cmd === "verbs") {
+      io.out(verbsHelp().join("\n"));
+      return EXIT.ok;
+    }
     if (cmd === "schema") {
       const text = JSON.stringify(specJsonSchema(), null, 2) + "\n";
       if (args.values.out) await writeAtomic(args.values.out, text);
