@@ -80,7 +80,7 @@ const MUTATIONS: Record<string, (t: string, r: Rand) => string | undefined> = {
     const m = pick(r, ms);
     return t.slice(0, m.index) + "- TLBI_BOGUS" + t.slice(m.index + m[0].length);
   },
-  "tab indentation": (t) => t.replace(/^ {2}(\S)/m, "\t$1"),
+  "tab indentation": (t) => t.replace(/^ {2}([^\s#])/m, "\t$1"),
 };
 
 async function exampleTexts(dir: string): Promise<{ file: string; text: string }[]> {
