@@ -31,6 +31,15 @@ export function atcInvMaster(master: ArmSmmuMaster, ssid: number): number {
   return cmdqBatchSubmit(batch);
 }
 
+// The config write of pci_enable_ats()/pci_disable_ats(): the function's ATS Enable bit, in
+// the hardware model (functions without an ATS model have nothing to set).
+function pciAtsEnableSet(master: ArmSmmuMaster, on: boolean): void {
+  for (const sid of master.streams) {
+    const ep = master.smmu.hw.endpoints.get(sid);
+    if (ep) ep.atsEnabled = on;
+  }
+}
+
 /**
  * Follows arm_smmu_enable_ats(): empties the ATC (it may hold entries from before), then sets
  * the PCI ATS enable bit with the smallest page size as STU.
@@ -38,9 +47,11 @@ export function atcInvMaster(master: ArmSmmuMaster, ssid: number): number {
 export function enableAts(master: ArmSmmuMaster): void {
   atcInvMaster(master, IOMMU_NO_PASID);
   trace(master.smmu.cmdq.log, "pci_enable_ats", { master: master.name });
+  pciAtsEnableSet(master, true);
 }
 
 /** `pci_disable_ats()` as the attach path calls it, before the STE stops allowing ATS. */
 export function disableAtsPci(master: ArmSmmuMaster): void {
   trace(master.smmu.cmdq.log, "pci_disable_ats", { master: master.name });
+  pciAtsEnableSet(master, false);
 }

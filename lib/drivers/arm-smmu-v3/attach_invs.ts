@@ -17,7 +17,7 @@ import { trace, warn } from "../../events.ts";
 import { type Cmd, makeCmd } from "../../hw/smmuv3/cmd.ts";
 import { cmdqIssueCmdWithSync } from "../../hw/smmuv3/cmdq.ts";
 import { type IommuDomain, type SmmuDomain, toSmmuDomainDevices } from "./domain.ts";
-import { type ArmSmmuDriver, drvAllocFails } from "./driver.ts";
+import { type ArmSmmuDriver, drvAllocFails, drvInjects } from "./driver.ts";
 import { isErr, type Ret } from "../../errno.ts";
 import {
   type Inv,
@@ -186,9 +186,13 @@ export function installOldDomainInvs(drv: ArmSmmuDriver, state: AttachState): vo
     return;
   }
   const variant = invsVariant(drv);
+  // Injected fault (not kernel behaviour): the IOTLB tag of the last user is not flushed.
+  const flushTag = !drvInjects(drv, "detach_no_tag_flush");
   if (variant === "v9") {
     // v9: unref calls the tag flush for each entry whose refcount drops to zero.
-    for (const e of invsUnrefV9(oldInvs, build, { log: drv.log })) invFlushIotlbTag(e);
+    for (const e of invsUnrefV9(oldInvs, build, { log: drv.log })) {
+      if (flushTag) invFlushIotlbTag(e);
+    }
   } else {
     invsUnref(oldInvs, build, { log: drv.log });
   }
@@ -197,7 +201,7 @@ export function installOldDomainInvs(drv: ArmSmmuDriver, state: AttachState): vo
     num_invs: oldInvs.numInvs,
     num_trashes: oldInvs.numTrashes,
   });
-  if (variant === "mainline" && build.numInvs > 0 && build.inv[0].users === 0) {
+  if (variant === "mainline" && flushTag && build.numInvs > 0 && build.inv[0].users === 0) {
     invFlushIotlbTag(build.inv[0]);
   }
   const purged = invsPurge(oldInvs, { log: drv.log, variant, nomem: drvAllocFails(drv) });

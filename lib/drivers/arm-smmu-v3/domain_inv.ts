@@ -8,8 +8,10 @@
  * SMMU gets at most three SYNC groups (TLBI, S1 clear, ATC), in array order.
  * Models arm_smmu_domain_inv_range(), __arm_smmu_domain_inv_range(),
  * arm_smmu_inv_to_cmdq_batch(), arm_smmu_invs_end_batch() and their callers (iotlb_sync,
- * tlb_inv_walk, tlb_inv_context / flush_iotlb_all, the SVA mmu notifier) of arm-smmu-v3.c and
- * arm-smmu-v3-sva.c at mainline 6a01b9f0a5ec, with the v9 walk as the `"v9"` variant.
+ * tlb_inv_walk, tlb_inv_context / flush_iotlb_all, the SVA mmu notifier's
+ * arch_invalidate_secondary_tlbs and release ops) of arm-smmu-v3.c and arm-smmu-v3-sva.c at
+ * mainline 6a01b9f0a5ec, with the v9 walk as the `"v9"` variant. The walk itself is exported
+ * for the other caller of the same code, the pKVM hypervisor (lib/tlbi/pkvm.ts).
  * @module
  */
 
@@ -25,10 +27,18 @@ import {
 import { atcInvToCmd, IOMMU_NO_PASID } from "../../tlbi/atc.ts";
 import { invSizeTooBig } from "../../tlbi/nsize.ts";
 import { cmdqBatchAddRange, type TlbiRangeCmd } from "../../tlbi/range.ts";
-import { svaCpuPageSize } from "./cd.ts";
+import { makeSvaCd, svaCpuPageSize } from "./cd.ts";
+import { getCdPtr, writeCdEntry } from "./cd_table.ts";
 import type { SmmuDomain } from "./domain.ts";
-import type { ArmSmmuDriver } from "./driver.ts";
+import { type ArmSmmuDriver, armSmmuInstance, drvInjects } from "./driver.ts";
 import { type Inv, invIsAts, type Invs, invsIterNext } from "./invs.ts";
+
+/**
+ * What the walk needs from its caller: the variant being modelled and where commands and
+ * WARNs go. The kernel driver passes its {@link ArmSmmuDriver}; the pKVM hypervisor, which
+ * compiles the same walk, passes its own.
+ */
+export type InvWalkCtx = Pick<ArmSmmuDriver, "variant" | "log">;
 
 /** A range to invalidate, as arm_smmu_domain_inv_range() takes it. */
 export interface InvRange {
@@ -88,7 +98,7 @@ function invToCmdqBatch(batch: CmdqBatch, inv: Inv, r: InvRange): void {
  * without moving to the next entry. ATC invalidations have no leaf form: a freed table may
  * have taken a whole range with it.
  */
-function invToCmds(drv: ArmSmmuDriver, batch: CmdqBatch, inv: Inv, r: InvRange): boolean {
+function invToCmds(drv: InvWalkCtx, batch: CmdqBatch, inv: Inv, r: InvRange): boolean {
   const v9 = drv.variant === "v9";
   switch (inv.type) {
     case "S1_ASID":
@@ -126,9 +136,10 @@ export function invsEndBatch(cur: Inv, next: Inv): boolean {
 /**
  * Follows __arm_smmu_domain_inv_range(): the walk over a snapshot of the array length,
  * skipping trash. Every loop iteration counts against the World's budget, so the v9 walk,
- * which never advances past a skipped S1 clear, is stopped and reported as hung.
+ * which never advances past a skipped S1 clear, is stopped and reported as hung. The range is
+ * taken as given (callers truncate the granule); exported for the pKVM caller.
  */
-function domainInvRangeWalk(drv: ArmSmmuDriver, invs: Invs, r: InvRange): void {
+export function domainInvRangeWalk(drv: InvWalkCtx, invs: Invs, r: InvRange): void {
   const end = invs.numInvs;
   let cur = invsIterNext(invs, 0);
   let batch: CmdqBatch | null = null;
@@ -177,7 +188,15 @@ export function iotlbSync(
 ): void {
   if (gather.pgsize === 0n) return;
   const size = u64(gather.end - gather.start + 1n);
-  domainInvRange(drv, domain, { iova: gather.start, size, granule: gather.pgsize, leaf: true });
+  const r = { iova: gather.start, size, granule: gather.pgsize, leaf: true };
+  if (drvInjects(drv, "iotlb_sync_no_tlbi")) {
+    // Injected fault (not kernel behaviour): only the array's ATS entries are walked.
+    const inv = domain.invs.inv.slice(0, domain.invs.numInvs).filter((e) => e.users && invIsAts(e));
+    const invs = { ...domain.invs, inv, numInvs: inv.length, numTrashes: 0 };
+    domainInvRangeWalk(drv, invs, { ...r, granule: BigInt.asUintN(32, r.granule) });
+    return;
+  }
+  domainInvRange(drv, domain, r);
 }
 
 /** Follows arm_smmu_tlb_inv_walk(): io-pgtable freed tables under the range (non-leaf). */
@@ -211,4 +230,31 @@ export function mmArchInvalidateSecondaryTlbs(
     granule: svaCpuPageSize(domain.cpu),
     leaf: false,
   });
+}
+
+/**
+ * Follows arm_smmu_mm_release(): the process is exiting while devices may still DMA. Each
+ * attachment's CD stays valid, so the SMMU reports no C_BAD_CD, but gets EPD0, so every
+ * access faults; then the whole domain is invalidated, since what the TLBs and ATCs cached
+ * before the CD changed would otherwise still translate. The domain keeps its mm pointer,
+ * as the kernel's does.
+ */
+export function mmRelease(drv: ArmSmmuDriver, domain: SmmuDomain): void {
+  for (const md of domain.devices) {
+    const { master, ssid } = md;
+    const cdptr = getCdPtr(master, ssid);
+    if (!cdptr) {
+      warn(drv.log, "arm_smmu_mm_release", "WARN_ON(!cdptr)");
+      continue;
+    }
+    const target = makeSvaCd({
+      asid: domain.asid,
+      mm: null,
+      cpu: domain.cpu,
+      stallEnabled: master.stallEnabled,
+      stallForce: armSmmuInstance(drv, master.smmu).stallForce,
+    });
+    writeCdEntry(master, cdptr, { ssid, target });
+  }
+  domainInv(drv, domain);
 }

@@ -22,6 +22,16 @@ import type { Ste } from "./ste.ts";
  */
 export type ArmSmmuVariant = "mainline" | "v9" | "multi-smmu";
 
+/**
+ * Fault injection: bugs the model can be told to have, to show what the stale-translation
+ * check catches. Not kernel behaviour. `detach_no_tag_flush`: when an ASID or VMID loses its
+ * last user, the IOTLB tag flush of arm_smmu_install_old_domain_invs() is skipped.
+ * `iotlb_sync_no_tlbi`: arm_smmu_iotlb_sync() sends the ATC invalidations but no TLBI.
+ */
+export const ARM_SMMU_INJECT = ["detach_no_tag_flush", "iotlb_sync_no_tlbi"] as const;
+/** One injected fault. */
+export type ArmSmmuInject = typeof ARM_SMMU_INJECT[number];
+
 /** Per-instance driver state not held by {@link SmmuDevice}. */
 export interface ArmSmmuInstance {
   /** The probed instance (features, options, command queue). */
@@ -66,12 +76,16 @@ export interface ArmSmmuDriver {
   nextDma: bigint;
   /** Fault injection: the next `nomem` array allocations fail. */
   nomem: number;
+  /** Fault injection: bugs the model has on purpose (none by default). */
+  readonly inject?: readonly ArmSmmuInject[];
 }
 
 /** Options for {@link armSmmuDriverCreate}. */
 export interface ArmSmmuDriverOptions {
   /** Default `"mainline"`. */
   readonly variant?: ArmSmmuVariant;
+  /** Injected faults (default none). */
+  readonly inject?: readonly ArmSmmuInject[];
 }
 
 /** A driver with no SMMU, master or domain yet, writing to `log`. */
@@ -90,6 +104,7 @@ export function armSmmuDriverCreate(
     blockedDomain: { name: "blocked", type: "blocked" },
     nextDma: 0x8_0000_0000n,
     nomem: 0,
+    ...(opts.inject?.length ? { inject: [...opts.inject] } : {}),
   };
 }
 
@@ -134,6 +149,11 @@ export function armSmmuInstance(drv: ArmSmmuDriver, smmu: SmmuDevice): ArmSmmuIn
   const inst = drv.instances.get(smmu.name);
   if (!inst) throw new TypeError(`SMMU "${smmu.name}" was not added to the driver`);
   return inst;
+}
+
+/** Whether fault `f` is injected. */
+export function drvInjects(drv: Pick<ArmSmmuDriver, "inject">, f: ArmSmmuInject): boolean {
+  return drv.inject?.includes(f) ?? false;
 }
 
 /** A fake, `size`-aligned DMA address for a table the driver allocates. */

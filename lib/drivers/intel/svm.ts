@@ -8,9 +8,12 @@
  * devices (newest first) and sent each one its own PASID-IOTLB invalidation plus its
  * device-TLB one, each as a separate submission: two devices behind one unit meant two
  * identical PASID-IOTLB invalidations, the duplicate the series removed.
- * Models intel_arch_invalidate_secondary_tlbs() of drivers/iommu/intel/svm.c (v6.10 …
- * v7.1 queue) and, for `pre-tags`, intel_flush_svm_range(), intel_flush_svm_range_dev(),
- * __flush_svm_range_dev() and intel_flush_svm_all() of v6.9.
+ * When the process exits, the notifier's release op takes every PASID entry of the domain
+ * down, left fault-disabled so devices still using the PASID fault silently.
+ * Models intel_arch_invalidate_secondary_tlbs() and intel_mm_release() of
+ * drivers/iommu/intel/svm.c (v6.10 … v7.1 queue) and, for `pre-tags`,
+ * intel_flush_svm_range(), intel_flush_svm_range_dev(), __flush_svm_range_dev() and
+ * intel_flush_svm_all() of v6.9.
  * @module
  */
 
@@ -20,6 +23,7 @@ import { FLPT_DEFAULT_DID } from "../../hw/vtd/iommu.ts";
 import { cacheTagFlushAll, cacheTagFlushRange } from "./cache_tag.ts";
 import type { DevPasid, DmarDomain } from "./domain.ts";
 import { MAX_AGAW_PFN_WIDTH } from "./psi_aligned_address.ts";
+import { intelPasidTearDownEntry } from "./pasid.ts";
 import { qiFlushDevIotlbPasid, qiFlushPiotlb, quirkExtraDevTlbFlush } from "./qi_flush.ts";
 import { variantFeatures } from "./variant.ts";
 
@@ -106,4 +110,16 @@ export function intelArchInvalidateSecondaryTlbsPreTags(domain: DmarDomain, r: M
   if (r.start === 0n && r.end === U64_MAX) return flushSvmAll(domain);
   const pages = u64(r.end - r.start + 0xfffn) >> 12n;
   for (const p of domain.devPasids) flushSvmRangeDevAligned(p, r.start, pages);
+}
+
+/**
+ * Follows intel_mm_release(): called on process exit, possibly before the CPU page tables
+ * are cleared, and the notifier gets no invalidation after it; so each (device, PASID) of
+ * the domain has its entry torn down now (with its PASID-cache, IOTLB and device-TLB
+ * flushes), left fault-disabled so that DMA still in flight faults without reports.
+ */
+export function intelMmRelease(domain: DmarDomain): void {
+  for (const { dev, pasid } of domain.devPasids) {
+    intelPasidTearDownEntry(dev, { pasid, faultIgnore: true, variant: domain.variant });
+  }
 }

@@ -9,6 +9,7 @@
 
 import { warn } from "../../events.ts";
 import { type Cmd, CMDQ_SYNC_0_CS_IRQ, makeCmd } from "./cmd.ts";
+import { cmdqConsume } from "./cmdq_consume.ts";
 import type { SmmuDevice } from "./smmu.ts";
 
 /** `CMDQ_BATCH_ENTRIES` = `BITS_PER_LONG` on arm64. */
@@ -47,6 +48,8 @@ function push(smmu: SmmuDevice, cmd: Cmd): void {
   const q = smmu.cmdq;
   q.log.events.push({ kind: "cmd", queue: q.name, family: "smmuv3", cmd });
   q.prod++;
+  // The SMMU consumes what the driver wrote (in the model, at once and in order).
+  cmdqConsume(smmu.hw, cmd);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import type { EventLog } from "../../events.ts";
+import { type SmmuHw, smmuHwCreate } from "./cmdq_consume.ts";
 
 /** `ARM_SMMU_FEAT_*` bits the invalidation paths read, by their spec names. */
 export const SMMU_FEATURES = [
@@ -65,6 +66,8 @@ export interface SmmuDevice {
   readonly ssidBits: number;
   /** The main command queue. */
   readonly cmdq: Cmdq;
+  /** The hardware behind the queue: caches and the commands waiting for a CMD_SYNC. */
+  readonly hw: SmmuHw;
 }
 
 /** Options for {@link smmuCreate}. */
@@ -115,5 +118,6 @@ export function smmuCreate(name: string, log: EventLog, opts: SmmuCreateOptions 
       prod: 0,
       log,
     },
+    hw: smmuHwCreate(),
   };
 }
