@@ -4,13 +4,22 @@
  * @module
  */
 
-import { cmdFormat, type CmdLike, cmdParse, type CmdPattern, type Codec } from "../lib/hw/codec.ts";
+import {
+  cmdEncode,
+  cmdFormat,
+  type CmdLike,
+  cmdParse,
+  type CmdPattern,
+  type Codec,
+} from "../lib/hw/codec.ts";
 import { SMMU_CODEC } from "../lib/hw/smmuv3/cmd.ts";
+import { type Desc, encodeDesc, VTD_CODEC } from "../lib/hw/vtd/desc.ts";
 import type { Family } from "../lib/events.ts";
 
 /** Codec per family. Families without a model yet are absent. */
 export const CODECS: Partial<Record<Family, Codec>> = {
   smmuv3: SMMU_CODEC,
+  vtd: VTD_CODEC,
 };
 
 /** The IOMMU kind whose queue carries each family. */
@@ -32,6 +41,16 @@ export function familiesOfOp(op: string): Family[] {
 export function formatAny(family: Family, cmd: CmdLike, full = false): string {
   const codec = CODECS[family];
   return codec ? cmdFormat(codec, cmd, { full }) : cmd.op;
+}
+
+/**
+ * The words of a recorded command, bit-exact. VT-d device-TLB descriptors keep their size
+ * and PF source id as logical fields, so they go through the family's own encoder.
+ */
+export function encodeAny(family: Family, cmd: CmdLike): bigint[] {
+  if (family === "vtd") return encodeDesc(cmd as unknown as Desc);
+  const codec = CODECS[family];
+  return codec ? cmdEncode(codec, cmd) : [];
 }
 
 /** Parses an expectation line of a known family (wildcards and captures allowed). */

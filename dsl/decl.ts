@@ -7,7 +7,12 @@
 
 import { z } from "zod";
 import { SMMU_FEATURES, SMMU_OPTIONS } from "../lib/hw/smmuv3/smmu.ts";
+import { ARM_SMMU_INJECT } from "../lib/drivers/arm-smmu-v3/driver.ts";
 import { Name, PageSizes, ScenarioMeta, uint } from "./schema.ts";
+import { IommufdDecl } from "./areas/iommufd_decl.ts";
+import { VtdDecl } from "./areas/vtd_decl.ts";
+import { ProcessesDecl } from "./areas/sva.ts";
+import { PkvmDecl } from "./areas/pkvm.ts";
 
 /** An SMMUv3 instance. */
 export const Smmuv3Decl = z.strictObject({
@@ -25,10 +30,10 @@ export const Smmuv3Decl = z.strictObject({
 });
 
 /** Any IOMMU, discriminated by `kind`. */
-export const IommuDecl = z.discriminatedUnion("kind", [Smmuv3Decl]);
+export const IommuDecl = z.discriminatedUnion("kind", [Smmuv3Decl, VtdDecl]);
 
 /** IOMMU kinds, for messages. */
-export const IOMMU_KINDS = ["smmuv3"] as const;
+export const IOMMU_KINDS = ["smmuv3", "vtd"] as const;
 
 /** A device (an SMMUv3 master, a VT-d endpoint). */
 export const DeviceDecl = z.strictObject({
@@ -38,6 +43,16 @@ export const DeviceDecl = z.strictObject({
   pci: z.boolean().optional().meta({ description: "a PCI device (default true)" }),
   pasid_bits: uint(5).optional().meta({ description: "PASID width (default 0: no PASIDs)" }),
   canwbs: z.boolean().optional(),
+  sid: uint(16).optional().meta({ description: "VT-d: requester id, bus << 8 | devfn" }),
+  pfsid: uint(16).optional().meta({
+    description: "VT-d: the PF's requester id of a VF (sent when the unit has DIT; default sid)",
+  }),
+  qdep: z.number().int().min(1).max(32).optional().meta({
+    description: "VT-d: ATS invalidate queue depth, 1..32 (default 32, written as 0)",
+  }),
+  extra_dtlb_flush: z.boolean().optional().meta({
+    description: "VT-d: endpoint quirk, every device-TLB flush is sent twice",
+  }),
 });
 
 /** Domain types. */
@@ -48,6 +63,14 @@ export const DomainDecl = z.strictObject({
   type: z.enum(DOMAIN_TYPES).optional().meta({ description: "default paging" }),
   stage: z.enum(["s1", "s2"]).optional().meta({ description: "SMMUv3 paging stage (default s1)" }),
   nest_parent: z.boolean().optional().meta({ description: "an S2 nesting parent" }),
+  level: z.enum(["first", "second"]).optional().meta({
+    description: "VT-d paging: first- or second-stage page table (default second)",
+  }),
+  parent: Name.optional().meta({ description: "VT-d nested: the nest-parent domain below it" }),
+  did: z.union([uint(16), z.record(Name, uint(16))]).optional().meta({
+    description: "VT-d: fix the domain id, on every unit or per unit ({ dmar0: 5 })",
+  }),
+  pasid: uint(20).optional().meta({ description: "VT-d SVA: the process's PASID (mm->pasid)" }),
   asid: uint(16).optional().meta({ description: "fix the ASID (default: allocated)" }),
   vmid: uint(16).optional().meta({ description: "fix the VMID (default: allocated)" }),
   pgsize: PageSizes.optional().meta({ description: "page sizes, e.g. [4K, 2M, 1G]" }),
@@ -60,9 +83,20 @@ export const DomainDecl = z.strictObject({
 /** The top-level object of one scenario; `steps` are validated per verb elsewhere. */
 export const SpecSchema = z.strictObject({
   ...ScenarioMeta,
-  iommus: z.record(Name, IommuDecl).meta({ description: "IOMMU instances by name" }),
+  iommus: z.record(Name, IommuDecl).default({}).meta({
+    description: "IOMMU instances by name (none for a selftest-only iommufd scenario)",
+  }),
   devices: z.record(Name, DeviceDecl).optional().meta({ description: "devices by name" }),
   domains: z.record(Name, DomainDecl).optional().meta({ description: "domains by name" }),
+  iommufd: IommufdDecl.optional(),
+  processes: ProcessesDecl,
+  pkvm: PkvmDecl,
+  inject: z.strictObject({
+    "arm-smmu-v3": z.array(z.enum(ARM_SMMU_INJECT)).optional(),
+  }).optional().meta({
+    description: "fault injection, to show what the stale-translation check catches " +
+      "(not kernel behaviour), e.g. { arm-smmu-v3: [detach_no_tag_flush, iotlb_sync_no_tlbi] }",
+  }),
   steps: z.array(z.unknown()).meta({ description: "steps, each with one verb" }),
 });
 

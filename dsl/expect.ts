@@ -246,6 +246,12 @@ function parseBlock(
   return ctx.diags.length === before ? block : undefined;
 }
 
+/** A one-key map naming a declared IOMMU: a command line of a multi-queue scenario. */
+function isQueueLine(ctx: ExpectCtx, x: Record<string, unknown>): boolean {
+  const keys = Object.keys(x);
+  return keys.length === 1 && keys[0] in ctx.iommus && typeof x[keys[0]] === "string";
+}
+
 /**
  * Reads `expect` at `path`. Returns its blocks, or undefined when it has errors (reported
  * in `ctx.diags`).
@@ -263,13 +269,20 @@ export function parseExpect(
     specError(ctx, path, "Cannot read expect: expected a list of commands or a map");
     return;
   }
-  const guarded = raw.filter((x) => isMap(x) && "when" in x);
-  if (guarded.length > 0) {
-    if (guarded.length !== raw.length) {
-      const i = raw.findIndex((x) => !(isMap(x) && "when" in x));
-      specError(ctx, [...path, i], "Cannot mix command lines and when: blocks in one expect", {
-        fixme: "put the commands of each case under its own when: block",
-      });
+  // A list of maps is a list of blocks (each may be guarded by when:); a list of lines is
+  // the command sequence. Mixing the two is an error.
+  const blocksForm = raw.some((x) => isMap(x) && ("when" in x || !isQueueLine(ctx, x)));
+  if (blocksForm) {
+    const i = raw.findIndex((x) => !isMap(x));
+    if (i >= 0) {
+      specError(
+        ctx,
+        [...path, i],
+        "Cannot mix command lines and expectation blocks in one expect",
+        {
+          fixme: "put the commands under a block's commands:, guarded by when: if needed",
+        },
+      );
       return;
     }
     const blocks: ExpectBlock[] = [];

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Event } from "../lib/events.ts";
 import type { ExpectCtx } from "./expect.ts";
 import type { SpecPath } from "./types.ts";
 import type { StepOutcome, World } from "./world.ts";
@@ -24,6 +25,11 @@ export interface ExpectExt {
   readonly doc: string;
   /** Reads the value; on errors pushes diagnostics to `ctx.diags` and returns undefined. */
   parse(raw: unknown, path: SpecPath, ctx: ExpectCtx): unknown;
-  /** Compares the parsed value with the World after the step. */
-  check(world: World, parsed: unknown, outcome: StepOutcome): readonly Mismatch[];
+  /** Compares the parsed value with the World after the step (and the step's events). */
+  check(
+    world: World,
+    parsed: unknown,
+    outcome: StepOutcome,
+    events: readonly Event[],
+  ): readonly Mismatch[];
 }

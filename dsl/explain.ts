@@ -4,8 +4,8 @@
  * @module
  */
 
-import { cmdEncode, fieldFormat, type FieldValue, opFields } from "../lib/hw/codec.ts";
-import { CODECS, formatAny } from "./codecs.ts";
+import { fieldFormat, type FieldValue, opFields } from "../lib/hw/codec.ts";
+import { CODECS, encodeAny, formatAny } from "./codecs.ts";
 import type { ScenarioResult } from "./suite.ts";
 import { eventLine } from "./reporters/pretty.ts";
 
@@ -32,7 +32,7 @@ export function explain(r: ScenarioResult): string[] {
         continue;
       }
       const codec = CODECS[e.family];
-      const words = codec ? cmdEncode(codec, e.cmd).map(hex64).join(" ") : "";
+      const words = codec ? encodeAny(e.family, e.cmd).map(hex64).join(" ") : "";
       out.push(`    ${queues ? e.queue + " " : ""}${words}  ${formatAny(e.family, e.cmd, true)}`);
       if (!codec) continue;
       const f = opFields(codec, e.cmd.op).map((name) => {

@@ -325,7 +325,7 @@ export function matchStep(
       });
     }
     for (const x of b.ext) {
-      for (const m of EXPECT_KEYS[x.key].check(ctx.world, x.value, run.outcome)) {
+      for (const m of EXPECT_KEYS[x.key].check(ctx.world, x.value, run.outcome, run.events)) {
         failures.push({
           severity: "fail",
           title: `Step ${title}: ${m.title}`,

@@ -7,7 +7,8 @@
 import { AREAS } from "./areas/mod.ts";
 import { buildWorld } from "./build.ts";
 import { type LoadedSpec, loadSpecText, sortDiagnostics } from "./load.ts";
-import { type MatchCtx, matchStep, type StepResult } from "./match.ts";
+import { matchStepChecked } from "./check.ts";
+import type { MatchCtx, StepResult } from "./match.ts";
 import { type Cell, checkMatrix, checkWhen, expandMatrix } from "./matrix.ts";
 import { runStep } from "./run.ts";
 import type { Diagnostic } from "./types.ts";
@@ -128,7 +129,7 @@ export function runScenario(scn: Scenario, opts: RunOptions = {}): ScenarioResul
       });
       break;
     }
-    steps.push(matchStep(step, run, ctx));
+    steps.push(matchStepChecked(step, run, ctx, { check: spec.head.check, steps: spec.steps }));
   }
   const failed = steps.some((s) => s.status === "fail");
   let status: ScenarioStatus = errors.length ? "error" : failed ? "fail" : "pass";

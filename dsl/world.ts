@@ -5,13 +5,22 @@
  */
 
 import type { ArmSmmuDriver } from "../lib/drivers/arm-smmu-v3/driver.ts";
+import type { DeviceDomainInfo } from "../lib/drivers/intel/device.ts";
+import type { DmarDomain } from "../lib/drivers/intel/domain.ts";
+import type { VtdIommu } from "../lib/hw/vtd/iommu.ts";
 import type { EventLog } from "../lib/events.ts";
 import type { SmmuDevice } from "../lib/hw/smmuv3/smmu.ts";
 import type { IovaFq } from "../lib/pgtable/flush_queue.ts";
 import type { IoPgtable } from "../lib/pgtable/pgtable.ts";
+import type { Mm, SvaSystem } from "../lib/sva/mod.ts";
+import type { PkvmHyp } from "../lib/tlbi/pkvm.ts";
+import type { HwState } from "./areas/hw.ts";
+import type { IommufdWorld } from "./areas/iommufd_build.ts";
 
 /** An IOMMU instance of the spec, by kind. */
-export type IommuInst = { readonly kind: "smmuv3"; readonly smmu: SmmuDevice };
+export type IommuInst =
+  | { readonly kind: "smmuv3"; readonly smmu: SmmuDevice }
+  | { readonly kind: "vtd"; readonly iommu: VtdIommu };
 
 /** IOMMU kinds with a model. */
 export type IommuKind = IommuInst["kind"];
@@ -47,6 +56,19 @@ export interface World {
   readonly domains: Record<string, DomainInst>;
   /** The arm-smmu-v3 driver, when the spec has SMMUv3 IOMMUs. */
   smmuv3?: ArmSmmuDriver;
+  /** The open iommufd and its objects by spec name, when the spec has `iommufd:`. */
+  iommufd?: IommufdWorld;
+  /** The Intel VT-d driver's devices and domains by spec name, when the spec has VT-d units. */
+  vtd?: {
+    readonly devices: Map<string, DeviceDomainInfo>;
+    readonly domains: Map<string, DmarDomain>;
+  };
+  /** SVA: bound processes, deferred kernel-VA work, and the spec's processes by name. */
+  sva?: { readonly sys: SvaSystem; readonly mms: Map<string, Mm> };
+  /** The pKVM hypervisor profile, when the spec has `pkvm:`. */
+  pkvm?: PkvmHyp;
+  /** What devices and SMMUs cache (ATS functions, memory views), for the stale check. */
+  hw?: HwState;
 }
 
 /** What a step returned besides its events: values the spec can expect. */

@@ -14,10 +14,12 @@ import { defineVerb } from "../verbs/verb.ts";
 import type { DomainInst, StepOutcome, World } from "../world.ts";
 import type { KindOps } from "./area.ts";
 import { SMMUV3_OPS } from "./smmuv3.ts";
+import { VTD_KIND_OPS } from "./vtd_ops.ts";
 
 /** The driver model behind each IOMMU kind. */
 export const KIND_OPS: Readonly<Record<string, KindOps>> = {
   smmuv3: SMMUV3_OPS,
+  vtd: VTD_KIND_OPS,
 };
 
 function opsOf(kind: string): KindOps {
@@ -52,7 +54,7 @@ export const DOMAIN_VERBS = [
       pasid: uint(20).optional(),
       path: z.enum(["core", "driver"]).optional().meta({
         description:
-          "core (default): the iommu core returns early for the current domain; driver: call attach_dev anyway",
+          "core (default): the iommu core's __iommu_group_set_domain(), as iommufd and VFIO replace domains: no driver call for the current domain; driver: call attach_dev anyway",
       }),
     }),
     refs: { device: "devices", domain: "domains" },

@@ -84,6 +84,7 @@ function switchesFor(spec: LoadedSpec, cell: Cell, iommu: string, declared: read
 function buildSmmus(world: World, spec: LoadedSpec, cell: Cell): void {
   const drv = armSmmuDriverCreate(world.log, {
     variant: world.variants["arm-smmu-v3"] as ArmSmmuVariant,
+    inject: spec.head.inject?.["arm-smmu-v3"],
   });
   world.smmuv3 = drv;
   let sortKey = 0;
@@ -240,7 +241,9 @@ export const SMMUV3_OPS: KindOps = {
   attach(world, a) {
     const drv = drvOf(world);
     const master = drv.masters.get(a.device)!;
-    const domain = drv.domains.get(a.domain)!;
+    // The built-in names need no declaration: the driver's shared static domains.
+    const domain = drv.domains.get(a.domain) ??
+      (a.domain === "identity" ? drv.identityDomain : drv.blockedDomain);
     if (a.pasid !== undefined) {
       return outcomeOf(iommuAttachDevicePasid(drv, master, { pasid: a.pasid, domain }));
     }

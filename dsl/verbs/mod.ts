@@ -4,11 +4,25 @@
  */
 
 import { DOMAIN_VERBS } from "../areas/domain_verbs.ts";
+import { IOMMUFD_VERBS } from "../areas/iommufd.ts";
 import { SMMUV3_VERBS } from "../areas/smmuv3.ts";
+import { VTD_VERBS } from "../areas/vtd_verbs.ts";
+import { SVA_VERBS } from "../areas/sva.ts";
+import { PKVM_VERBS } from "../areas/pkvm.ts";
+import { HW_VERBS } from "../areas/hw.ts";
 import { TLBI_RANGE } from "./tlbi.ts";
 import type { VerbDef } from "./verb.ts";
 
-const ALL = [...DOMAIN_VERBS, ...SMMUV3_VERBS, TLBI_RANGE] as const;
+const ALL = [
+  ...DOMAIN_VERBS,
+  ...SMMUV3_VERBS,
+  ...IOMMUFD_VERBS,
+  ...VTD_VERBS,
+  ...SVA_VERBS,
+  ...PKVM_VERBS,
+  ...HW_VERBS,
+  TLBI_RANGE,
+] as const;
 
 type ByName<T extends readonly VerbDef[]> = { readonly [V in T[number] as V["name"]]: V };
 

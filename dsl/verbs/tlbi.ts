@@ -52,6 +52,7 @@ export const TLBI_RANGE = defineVerb({
   refs: { iommu: "iommus" },
   apply(world, a) {
     const inst = world.iommus[a.iommu];
+    if (inst.kind !== "smmuv3") throw new TypeError(`invspec bug: ${a.iommu} is not an SMMUv3`);
     const batch = cmdqBatchInit(inst.smmu);
     const pg = a.pgsize ?? 0x1000n;
     const pgShift = pg.toString(2).length - 1;
