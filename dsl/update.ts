@@ -130,9 +130,9 @@ function rewriteSeq(text: string, seq: YAMLSeq, t: UpdateTarget): string {
     const next = i + 1 < itemLines.length ? itemLines[i + 1][0] : last + 1;
     return text.slice(end, Math.max(end, next - 1));
   });
-  // A replaced line keeps its trailing comment.
+  // A replaced line keeps its trailing comment (command text never holds " #").
   const comment = (i: number) =>
-    /\s+#.*$/.exec(text.slice(items[i].range![1], itemLines[i][1]))?.[0] ?? "";
+    /\s+#[^"']*$/.exec(text.slice(items[i].range![0], itemLines[i][1]))?.[0] ?? "";
   const out: string[] = [];
   for (const p of plan) {
     if (p.keep !== undefined) {

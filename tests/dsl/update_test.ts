@@ -72,3 +72,20 @@ Deno.test("applyUpdates() refuses a list that matrix cells disagree on", () => {
   assert.equal(r.text, text);
   assert.deepEqual(r.lines, ["10 step 1 tlbi_range false", "16 step 2 tlbi_range false"]);
 });
+
+Deno.test("applyUpdates() keeps the comment of a replaced queue-named line", () => {
+  const spec = `invspec: 1
+name: two queues
+iommus:
+  smmu0: { kind: smmuv3 }
+  smmu1: { kind: smmuv3 }
+steps:
+  - tlbi_range: { iommu: smmu1, cmd: "TLBI_NH_VA asid=1 leaf", iova: 0x40000, size: 8K }
+    expect:
+      - smmu1: TLBI_NH_VA asid=1 addr=0x40000 leaf  # first
+      - smmu1: TLBI_NH_VA asid=1 addr=0x41000 leaf  # second
+      - smmu1: CMD_SYNC
+`;
+  const broken = spec.replace("addr=0x41000", "addr=0x43000");
+  assert.equal(updateText(broken).text, spec);
+});
