@@ -6,6 +6,8 @@
  */
 
 import { z } from "zod";
+import { CmdSyntaxError } from "../lib/hw/codec.ts";
+import { type Cmd, parseCmd } from "../lib/hw/smmuv3/cmd.ts";
 import { parseU64 } from "../lib/num.ts";
 
 /** A name of an IOMMU, device, domain or other declared object. */
@@ -71,3 +73,24 @@ export const ScenarioMeta = {
     description: "expected to fail (reason); passing is reported as XPASS, a failure",
   }),
 } as const;
+
+/**
+ * Parses an SMMUv3 command written as canonical text inside a zod transform; a bad token is
+ * an issue whose `offset`/`length` put the caret on it.
+ */
+export function smmuCmdOfText(text: string, ctx: z.RefinementCtx): Cmd {
+  try {
+    return parseCmd(text);
+  } catch (e) {
+    if (!(e instanceof CmdSyntaxError)) throw e;
+    ctx.addIssue({
+      code: "custom",
+      message: e.message,
+      params: { offset: e.offset, length: e.length },
+    });
+    return z.NEVER;
+  }
+}
+
+/** An SMMUv3 command written as canonical text, parsed when the spec loads. */
+export const SmmuCmdText: z.ZodType<Cmd, string> = z.string().transform(smmuCmdOfText);

@@ -10,25 +10,9 @@
  */
 
 import { z } from "zod";
-import { CmdSyntaxError } from "../../lib/hw/codec.ts";
 import { type Cmd, parseCmd } from "../../lib/hw/smmuv3/cmd.ts";
 import type { EntryKind, InvalidateEntry } from "../../lib/iommufd/mod.ts";
-import { U64, uint } from "../schema.ts";
-
-// An ARM command line, parsed when the spec loads (caret at the bad token on errors).
-function cmdOfText(text: string, ctx: z.RefinementCtx): Cmd {
-  try {
-    return parseCmd(text);
-  } catch (e) {
-    if (!(e instanceof CmdSyntaxError)) throw e;
-    ctx.addIssue({
-      code: "custom",
-      message: e.message,
-      params: { offset: e.offset, length: e.length },
-    });
-    return z.NEVER;
-  }
-}
+import { smmuCmdOfText, U64, uint } from "../schema.ts";
 
 /** The fields of every entry struct (each layout takes its own, checked at load). */
 const EntryFields = z.strictObject({
@@ -47,7 +31,7 @@ const EntryFields = z.strictObject({
 export const EntryDecl = z.union([
   z.string().meta({ description: "an SMMUv3 command for the vSMMU, e.g. TLBI_NH_ASID asid=1" }),
   EntryFields,
-]).transform((e, ctx) => typeof e === "string" ? cmdOfText(e, ctx) : e);
+]).transform((e, ctx) => typeof e === "string" ? smmuCmdOfText(e, ctx) : e);
 
 /** One entry after validation. */
 export type EntryDeclT = z.output<typeof EntryDecl>;

@@ -5,36 +5,23 @@
  */
 
 import { z } from "zod";
-import { CmdSyntaxError } from "../../lib/hw/codec.ts";
-import { parseCmd } from "../../lib/hw/smmuv3/cmd.ts";
 import { cmdqBatchInit, cmdqBatchSubmit } from "../../lib/hw/smmuv3/cmdq.ts";
 import { cmdqBatchAddRange, type TlbiRangeCmd } from "../../lib/tlbi/range.ts";
-import { Name, U64 } from "../schema.ts";
+import { Name, SmmuCmdText, U64 } from "../schema.ts";
 import { defineVerb } from "./verb.ts";
 
 const RANGE_OPS = new Set(["TLBI_NH_VA", "TLBI_EL2_VA", "TLBI_S2_IPA", "TLBI_NH_VAA"]);
 
-const Template = z.string().transform((text, ctx) => {
-  try {
-    const cmd = parseCmd(text);
-    if (!RANGE_OPS.has(cmd.op)) {
-      ctx.addIssue({
-        code: "custom",
-        message:
-          `${cmd.op} is not a range TLBI; use TLBI_NH_VA, TLBI_EL2_VA, TLBI_S2_IPA or TLBI_NH_VAA`,
-      });
-      return z.NEVER;
-    }
-    return cmd as TlbiRangeCmd;
-  } catch (e) {
-    if (!(e instanceof CmdSyntaxError)) throw e;
+const Template = SmmuCmdText.transform((cmd, ctx) => {
+  if (!RANGE_OPS.has(cmd.op)) {
     ctx.addIssue({
       code: "custom",
-      message: e.message,
-      params: { offset: e.offset, length: e.length },
+      message:
+        `${cmd.op} is not a range TLBI; use TLBI_NH_VA, TLBI_EL2_VA, TLBI_S2_IPA or TLBI_NH_VAA`,
     });
     return z.NEVER;
   }
+  return cmd as TlbiRangeCmd;
 });
 
 /** `tlbi_range: { iommu, cmd, iova, size, granule, pgsize }`. */
