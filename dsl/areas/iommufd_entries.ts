@@ -10,7 +10,6 @@
  */
 
 import { z } from "zod";
-import { type Cmd, parseCmd } from "../../lib/hw/smmuv3/cmd.ts";
 import type { EntryKind, InvalidateEntry } from "../../lib/iommufd/mod.ts";
 import { smmuCmdOfText, U64, uint } from "../schema.ts";
 
