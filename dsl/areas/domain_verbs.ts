@@ -12,7 +12,10 @@ import { ptRequests, type PtStep } from "../../lib/pgtable/steps.ts";
 import { Name, U64, uint } from "../schema.ts";
 import { defineVerb } from "../verbs/verb.ts";
 import type { DomainInst, StepOutcome, World } from "../world.ts";
-import type { KindOps } from "./area.ts";
+import type { Area, KindOps } from "./area.ts";
+import type { ExpectExt } from "../expect_ext.ts";
+import { specError } from "../expect.ts";
+import type { SpecPath } from "../types.ts";
 import { SMMUV3_OPS } from "./smmuv3.ts";
 import { VTD_KIND_OPS } from "./vtd_ops.ts";
 
@@ -129,3 +132,23 @@ export const DOMAIN_VERBS = [
 
 /** Domain names every spec may use without declaring them. */
 export { BUILTIN_DOMAINS };
+
+/** `unmapped:` the byte count iommu_unmap() returned (it may exceed the request). */
+const UNMAPPED_EXPECT: ExpectExt = {
+  doc: "bytes iommu_unmap() reported unmapped (a whole block or table may exceed the request)",
+  parse(raw, path, ctx) {
+    const r = U64.safeParse(raw);
+    if (r.success) return { value: r.data, path };
+    specError(ctx, path, "Cannot read unmapped: expected a size such as 8K or 0x2000");
+  },
+  check(_world, parsed, outcome) {
+    const want = parsed as { value: bigint; path: SpecPath };
+    const got = outcome.values?.unmapped;
+    if (got === want.value) return [];
+    const show = (v: unknown) => typeof v === "bigint" ? `0x${v.toString(16)}` : "nothing";
+    return [{ path: want.path, title: `unmapped ${show(got)}, expected ${show(want.value)}` }];
+  },
+};
+
+/** The generic verbs' own expectation keys. */
+export const DOMAIN_AREA: Area = { name: "domain", expect: { unmapped: UNMAPPED_EXPECT } };

@@ -5,6 +5,7 @@
 
 import type { ExpectExt } from "../expect_ext.ts";
 import type { Area } from "./area.ts";
+import { DOMAIN_AREA } from "./domain_verbs.ts";
 import { IOMMUFD_AREA } from "./iommufd.ts";
 import { SMMUV3_AREA } from "./smmuv3.ts";
 import { VTD_AREA } from "./vtd.ts";
@@ -14,6 +15,7 @@ import { HW_AREA } from "./hw.ts";
 
 /** All areas. */
 export const AREAS: readonly Area[] = [
+  DOMAIN_AREA,
   SMMUV3_AREA,
   VTD_AREA,
   IOMMUFD_AREA,
