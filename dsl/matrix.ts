@@ -7,6 +7,7 @@
 
 import { suggest } from "../lib/suggest.ts";
 import { SMMU_FEATURES, SMMU_OPTIONS } from "../lib/hw/smmuv3/smmu.ts";
+import { VTD_CAPS } from "../lib/hw/vtd/iommu.ts";
 import type { SpecHead } from "./decl.ts";
 import type { LoadedSpec } from "./load.ts";
 import { specError } from "./expect.ts";
@@ -24,7 +25,7 @@ export interface Cell {
   readonly name: string;
 }
 
-const SWITCHES: readonly string[] = [...SMMU_FEATURES, ...SMMU_OPTIONS];
+const SWITCHES: readonly string[] = [...SMMU_FEATURES, ...SMMU_OPTIONS, ...VTD_CAPS];
 
 /** What an axis name refers to. */
 export type Axis =
@@ -42,6 +43,28 @@ export function axisOf(name: string, head: SpecHead): Axis | string {
   const near = suggest(name, [...Object.keys(VARIANT_FAMILIES), ...SWITCHES]);
   return `"${name}" is neither a variant family nor a feature` +
     (near ? `; did you mean "${near}"?` : "");
+}
+
+/**
+ * The switches (features, options, capabilities) of IOMMU `iommu` in a cell: the declared
+ * ones with the cell's axes applied. `known` are the switches this IOMMU's kind has; an axis
+ * naming another kind's switch leaves it alone.
+ */
+export function cellSwitches(
+  spec: LoadedSpec,
+  cell: Cell,
+  iommu: string,
+  sw: { readonly known: readonly string[]; readonly declared: Iterable<string> },
+): Set<string> {
+  const on = new Set(sw.declared);
+  for (const [axis, v] of Object.entries(cell.values)) {
+    const a = axisOf(axis, spec.head);
+    if (typeof a === "string" || a.kind !== "switch" || !sw.known.includes(a.name)) continue;
+    if (a.iommu !== undefined && a.iommu !== iommu) continue;
+    if (v === true) on.add(a.name);
+    else on.delete(a.name);
+  }
+  return on;
 }
 
 /** Checks the matrix and `variant:` of a scenario; problems go to `diags`. */

@@ -26,6 +26,7 @@ import {
   tlbInvWalk,
 } from "../../lib/drivers/arm-smmu-v3/mod.ts";
 import {
+  SMMU_FEATURES,
   SMMU_OPTIONS,
   smmuCreate,
   type SmmuFeature,
@@ -35,7 +36,7 @@ import { iovaFqCreate } from "../../lib/pgtable/flush_queue.ts";
 import { ioPgtableAlloc } from "../../lib/pgtable/pgtable.ts";
 import { specError } from "../expect.ts";
 import type { LoadedSpec } from "../load.ts";
-import { axisOf, type Cell } from "../matrix.ts";
+import { type Cell, cellSwitches } from "../matrix.ts";
 import { Name, U64 } from "../schema.ts";
 import type { Diagnostic } from "../types.ts";
 import { defineVerb } from "../verbs/verb.ts";
@@ -66,14 +67,8 @@ export function smmuDomainOf(world: World, name: string): SmmuDomain {
 
 // Features and options of one SMMU after the matrix cell's switches.
 function switchesFor(spec: LoadedSpec, cell: Cell, iommu: string, declared: readonly string[]) {
-  const on = new Set(declared);
-  for (const [axis, v] of Object.entries(cell.values)) {
-    const a = axisOf(axis, spec.head);
-    if (typeof a === "string" || a.kind !== "switch") continue;
-    if (a.iommu !== undefined && a.iommu !== iommu) continue;
-    if (v === true) on.add(a.name);
-    else on.delete(a.name);
-  }
+  const known = [...SMMU_FEATURES, ...SMMU_OPTIONS];
+  const on = cellSwitches(spec, cell, iommu, { known, declared });
   const options = [...on].filter((x) => (SMMU_OPTIONS as readonly string[]).includes(x));
   return {
     options: options as SmmuOption[],

@@ -22,8 +22,8 @@ export const VTD_AREA: Area = {
     checkVtdDecls(spec, diags);
     checkVtdSteps(spec, diags);
   },
-  build(world, spec) {
-    buildVtd(world, spec);
+  build(world, spec, cell) {
+    buildVtd(world, spec, cell);
   },
   expect: { cache_tags: CACHE_TAGS_EXPECT, trace: TRACE_EXPECT },
 };

@@ -18,6 +18,7 @@ import { iovaFqCreate } from "../../lib/pgtable/flush_queue.ts";
 import { type IoPgtable, ioPgtableAlloc } from "../../lib/pgtable/pgtable.ts";
 import type { DomainDeclT } from "../decl.ts";
 import type { LoadedSpec } from "../load.ts";
+import { type Cell, cellSwitches } from "../matrix.ts";
 import type { World } from "../world.ts";
 import { domainKind } from "./smmuv3.ts";
 import type { VtdDeclT } from "./vtd_decl.ts";
@@ -31,12 +32,13 @@ export function vtdCapsOf(decl: VtdDeclT): VtdCap[] {
   return VTD_CAPS.filter((c) => decl[c] ?? VTD_DEFAULT_CAPS.includes(c));
 }
 
-function buildUnits(world: World, spec: LoadedSpec): void {
+function buildUnits(world: World, spec: LoadedSpec, cell: Cell): void {
   let seqId = 0;
   for (const [name, decl] of Object.entries(spec.head.iommus)) {
     if (decl.kind !== "vtd") continue;
+    const caps = cellSwitches(spec, cell, name, { known: VTD_CAPS, declared: vtdCapsOf(decl) });
     const iommu = vtdIommuCreate(name, world.log, {
-      caps: vtdCapsOf(decl),
+      caps: VTD_CAPS.filter((c) => caps.has(c)),
       mamv: decl.mamv,
       seqId: seqId++,
       translationEnabled: decl.translation,
@@ -125,11 +127,11 @@ function buildDomains(world: World, vtd: VtdWorld, spec: LoadedSpec): void {
 }
 
 /** Creates the VT-d models of `spec` in `world` (nothing when it declares no VT-d unit). */
-export function buildVtd(world: World, spec: LoadedSpec): void {
+export function buildVtd(world: World, spec: LoadedSpec, cell: Cell): void {
   if (!Object.values(spec.head.iommus).some((i) => i.kind === "vtd")) return;
   const vtd: VtdWorld = { devices: new Map(), domains: new Map() };
   world.vtd = vtd;
-  buildUnits(world, spec);
+  buildUnits(world, spec, cell);
   buildDevices(world, vtd, spec);
   buildDomains(world, vtd, spec);
 }
