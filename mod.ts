@@ -102,6 +102,20 @@ export {
   type TlbiRangeCmd,
 } from "./lib/tlbi/mod.ts";
 export {
+  decodeDesc,
+  type Desc,
+  type DescFor,
+  type DescOp,
+  type DescWords,
+  encodeDesc,
+  formatDesc,
+  makeDesc,
+  parseDesc,
+  parseDescPattern,
+  VTD_CODEC,
+  VTD_OPS,
+} from "./lib/hw/vtd/desc.ts";
+export {
   type Event,
   type EventLog,
   eventLogCreate,
@@ -109,6 +123,15 @@ export {
   type TraceValue,
 } from "./lib/events.ts";
 export { parseU64 } from "./lib/num.ts";
+export {
+  type Errno,
+  errno,
+  ERRNO_NUMBERS,
+  ERRNOS,
+  type ErrnoValue,
+  isErr,
+  type Ret,
+} from "./lib/errno.ts";
 
 export {
   type CommandLineInput,

@@ -7,3 +7,5 @@
 export * from "./range.ts";
 export * from "./nsize.ts";
 export * from "./atc.ts";
+export * from "./domain_tlbi.ts";
+export * from "./pkvm.ts";
