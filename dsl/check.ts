@@ -1,17 +1,19 @@
 /**
  * The stale-translation check after every step: the ordering rules on the step's queue
- * records, then every SMMU's caches and its devices' ATCs against memory. A finding fails
- * the step unless the step pins it with `expect: { stale: [...] }`; `check: off` turns it
- * all off. Entries of a non-strict domain (`strict: false`) may stay stale while their range
- * waits in the domain's flush queue.
+ * records, then every SMMU's and VT-d unit's caches and its devices' ATCs (device TLBs)
+ * against memory. A finding fails the step unless the step pins it with
+ * `expect: { stale: [...] }`; `check: off` turns it all off. Entries of a non-strict domain
+ * (`strict: false`) may stay stale while their range waits in the domain's flush queue.
  * @module
  */
 
 import { type Finding, findingLine } from "../lib/check/finding.ts";
 import { orderingFindings } from "../lib/check/ordering.ts";
 import { smmuCheck } from "../lib/check/smmuv3.ts";
+import { vtdCheck } from "../lib/check/vtd.ts";
 import type { Event } from "../lib/events.ts";
 import { smmuCachesEmpty } from "../lib/hw/smmuv3/caches.ts";
+import { vtdCachesEmpty } from "../lib/hw/vtd/caches.ts";
 import { domainAtRoot, hwRefreshMemory } from "./areas/hw.ts";
 import type { LoadedStep } from "./load.ts";
 import { type MatchCtx, matchStep, type StepResult, stepTitle } from "./match.ts";
@@ -54,7 +56,11 @@ export function checkStep(
     hwRefreshMemory(world);
     const tolerated = toleratedBy(world);
     for (const inst of Object.values(world.iommus)) {
-      if (inst.kind !== "smmuv3" || !inst.smmu.hw.mem) continue;
+      if (inst.kind === "vtd") {
+        findings.push(...vtdCheck(inst.iommu, { step: step.index, tolerated }));
+        continue;
+      }
+      if (!inst.smmu.hw.mem) continue;
       findings.push(
         ...smmuCheck(inst.smmu, { step: step.index, mem: inst.smmu.hw.mem, tolerated }),
       );
@@ -63,10 +69,11 @@ export function checkStep(
   return done(world, step, findings);
 }
 
-// Whether any SMMU or ATS function holds an entry (most specs have no DMA: nothing to check).
+// Whether any IOMMU or ATS function holds an entry (most specs have no DMA: nothing to check).
 function somethingCached(world: World): boolean {
   for (const inst of Object.values(world.iommus)) {
     if (inst.kind === "smmuv3" && !smmuCachesEmpty(inst.smmu.hw.caches)) return true;
+    if (inst.kind === "vtd" && !vtdCachesEmpty(inst.iommu.hw.caches)) return true;
   }
   return Object.values(world.hw?.endpoints ?? {}).some((ep) => ep.atc.entries.length > 0);
 }
@@ -78,6 +85,7 @@ function done(world: World, step: LoadedStep, findings: Finding[]): Finding[] {
   hw.step = step.index + 1;
   for (const inst of Object.values(world.iommus)) {
     if (inst.kind === "smmuv3") inst.smmu.hw.stamp = hw.step;
+    else inst.iommu.hw.stamp = hw.step;
   }
   return findings;
 }

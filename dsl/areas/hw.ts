@@ -1,10 +1,10 @@
 /**
- * The hardware area: what the devices and the SMMUs cache, for the stale-translation check.
+ * The hardware area: what the devices and the IOMMUs cache, for the stale-translation check.
  * It gives every ATS-capable SMMUv3 device an ATS function with its ATC, shows each SMMU the
  * memory it reads (the driver's stream table and CD tables, and each domain's page table
- * under the table base its CD or STE holds), and provides the `dma` verb, through which
- * caches fill, with its `dma` and `stale` expectations. The check itself runs after every
- * step (`dsl/check.ts`).
+ * under the table base its CD or STE holds), does the same for VT-d units and their
+ * endpoints (`hw_vtd.ts`), and provides the `dma` verb, through which caches fill, with its
+ * `dma` and `stale` expectations. The check itself runs after every step (`dsl/check.ts`).
  * @module
  */
 
@@ -32,6 +32,7 @@ import { defineVerb } from "../verbs/verb.ts";
 import type { StepOutcome, World } from "../world.ts";
 import type { Area } from "./area.ts";
 import { DMA_EXPECT, STALE_EXPECT } from "./hw_expect.ts";
+import { buildVtdHw, vtdDma, vtdDomainAtRoot, vtdHwRefresh } from "./hw_vtd.ts";
 
 /** The hardware side of a World. Plain data. */
 export interface HwState {
@@ -39,8 +40,10 @@ export interface HwState {
   step: number;
   /** ATS functions by device name. */
   readonly endpoints: Record<string, AtsEndpoint>;
-  /** Page tables by table base, shared by every SMMU's memory view. */
+  /** Page tables by table base, shared by every IOMMU's memory view. */
   readonly pgtables: Map<bigint, IoPgtable>;
+  /** VT-d: the table base of each paging domain, by name. */
+  readonly vtdRoots: Map<string, bigint>;
   /** Findings of the last checked step. */
   findings: Finding[];
 }
@@ -57,15 +60,15 @@ export function hwOf(world: World): HwState {
  */
 export function hwRefreshMemory(world: World): void {
   const hw = world.hw;
-  const drv = world.smmuv3;
-  if (!hw || !drv) return;
+  if (!hw) return;
   hw.pgtables.clear();
-  for (const d of drv.domains.values()) {
+  for (const d of world.smmuv3?.domains.values() ?? []) {
     if (d.type !== "paging") continue;
     const pt = world.domains[d.name]?.pt;
     const base = d.s1?.ttbr ?? d.s2?.vttbr;
     if (pt && base !== undefined) hw.pgtables.set(base, pt);
   }
+  vtdHwRefresh(world, hw);
 }
 
 /** The domain whose page table sits at table base `root`, if any. */
@@ -73,12 +76,19 @@ export function domainAtRoot(world: World, root: bigint): string | undefined {
   for (const d of world.smmuv3?.domains.values() ?? []) {
     if (d.type === "paging" && (d.s1?.ttbr ?? d.s2?.vttbr) === root) return d.name;
   }
-  return undefined;
+  return world.hw ? vtdDomainAtRoot(world.hw, root) : undefined;
 }
 
 function buildHw(world: World): void {
-  const hw: HwState = { step: 0, endpoints: {}, pgtables: new Map(), findings: [] };
+  const hw: HwState = {
+    step: 0,
+    endpoints: {},
+    pgtables: new Map(),
+    vtdRoots: new Map(),
+    findings: [],
+  };
   world.hw = hw;
+  buildVtdHw(world, hw);
   const drv = world.smmuv3;
   if (!drv) return;
   for (const [name, inst] of Object.entries(world.iommus)) {
@@ -101,7 +111,7 @@ function buildHw(world: World): void {
 }
 
 /** Arguments of the `dma` verb. */
-interface DmaArgs {
+export interface DmaArgs {
   readonly device: string;
   readonly iova: bigint;
   readonly pasid?: number;
@@ -126,14 +136,20 @@ function smmuDma(
   return t.ok ? { ok: true, pa: t.pa, from: t.from } : { ok: false, fault: t.fault };
 }
 
-function applyDma(world: World, a: DmaArgs): StepOutcome {
-  const hw = hwOf(world);
+function smmuDmaOf(world: World, hw: HwState, a: DmaArgs): DmaResult {
   const master = world.smmuv3?.masters.get(a.device);
   if (!master) throw new TypeError(`invspec bug: ${a.device} is not an SMMUv3 master`);
-  hwRefreshMemory(world);
   const sid = master.streams[0];
   const req = { sid, ssid: a.pasid ?? null, iova: a.iova, write: a.write ?? false };
-  const r = smmuDma(master.smmu, hw.endpoints[a.device], req, hw.step);
+  return smmuDma(master.smmu, hw.endpoints[a.device], req, hw.step);
+}
+
+function applyDma(world: World, a: DmaArgs): StepOutcome {
+  const hw = hwOf(world);
+  hwRefreshMemory(world);
+  const r = world.devices[a.device]?.kind === "vtd"
+    ? vtdDma(world, hw, a)
+    : smmuDmaOf(world, hw, a);
   trace(world.log, "dma", {
     device: a.device,
     iova: a.iova,
@@ -148,8 +164,8 @@ function applyDma(world: World, a: DmaArgs): StepOutcome {
 /** `dma: { device, iova, pasid?, write? }`. */
 export const DMA_VERB = defineVerb({
   name: "dma",
-  doc:
-    "the device reads (or writes) iova: through its ATC if ATS is on, else the SMMU; caches fill",
+  doc: "the device reads (or writes) iova: through its ATC / device TLB if ATS is on, else " +
+    "the IOMMU (SMMUv3 or VT-d unit); caches fill",
   schema: z.strictObject({
     device: Name,
     iova: U64,
@@ -170,11 +186,11 @@ function checkSteps(spec: LoadedSpec, diags: Diagnostic[]): void {
       const a = step.args as DmaArgs;
       const iommu = spec.head.devices?.[a.device]?.iommu;
       const kind = iommu ? spec.head.iommus[iommu]?.kind : undefined;
-      if (kind !== undefined && kind !== "smmuv3") {
+      if (kind !== undefined && kind !== "smmuv3" && kind !== "vtd") {
         specError(
           ctx,
           [...step.path, "dma", "device"],
-          `Cannot DMA from "${a.device}": only SMMUv3 devices have a cache model`,
+          `Cannot DMA from "${a.device}": only SMMUv3 and VT-d devices have a cache model`,
           {
             label: `${a.device} is behind ${iommu}, a ${kind}`,
           },

@@ -2,7 +2,8 @@
  * The hardware area's expectations.
  *
  * `dma:` what a `dma` step got: `fault` (any fault), or a map of `pa` (output address),
- * `fault` (an SMMU event name, or `any`) and `from` (`atc`, `iotlb`, `walk`, `bypass`), e.g.
+ * `fault` (an SMMU event name or a VT-d fault of lib/hw/vtd/translate.ts, or `any`) and
+ * `from` (`atc` or `devtlb` for the device's own cache, `iotlb`, `walk`, `bypass`), e.g.
  * `dma: { pa: 0x80040000, from: atc }`.
  *
  * `stale:` the findings the stale-translation check makes after this step, one pin line each
@@ -19,14 +20,18 @@ import {
   type FindingPattern,
 } from "../../lib/check/finding.ts";
 import { SMMU_FAULTS } from "../../lib/hw/smmuv3/translate.ts";
+import { VTD_FAULTS } from "../../lib/hw/vtd/translate.ts";
 import { suggest } from "../../lib/suggest.ts";
 import { specError } from "../expect.ts";
 import type { ExpectExt, Mismatch } from "../expect_ext.ts";
 import { U64 } from "../schema.ts";
 import type { SpecPath } from "../types.ts";
 
-/** Where a DMA's translation can come from. */
-export const DMA_SOURCES = ["atc", "iotlb", "walk", "bypass"] as const;
+/** Where a DMA's translation can come from (`atc`: an SMMUv3 device's, `devtlb`: VT-d's). */
+export const DMA_SOURCES = ["atc", "devtlb", "iotlb", "walk", "bypass"] as const;
+
+/** Every fault name a DMA can report, SMMUv3 and VT-d. */
+const DMA_FAULTS: readonly string[] = [...new Set<string>([...SMMU_FAULTS, ...VTD_FAULTS])];
 
 interface DmaWant {
   readonly pa?: bigint;
@@ -54,7 +59,7 @@ function parseDmaMap(
       if (r.success) want.pa = r.data;
       else fail(k, "Cannot read dma.pa: expected an address");
     } else if (k === "fault") {
-      const names: readonly string[] = ["any", ...SMMU_FAULTS];
+      const names: readonly string[] = ["any", ...DMA_FAULTS];
       if (typeof v === "string" && names.includes(v)) want.fault = v;
       else fail(k, `Cannot read dma.fault: "${v}" is not a fault`, nearText(v, names));
     } else if (k === "from") {

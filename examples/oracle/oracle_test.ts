@@ -7,6 +7,7 @@ import guestBatchOrder from "./guest_batch_order.inv.yaml" with { type: "text" }
 import nonStrictWindow from "./non_strict_window.inv.yaml" with { type: "text" };
 import unmapNoTlbi from "./unmap_no_tlbi.inv.yaml" with { type: "text" };
 import v9PasidCollapse from "./v9_pasid_collapse.inv.yaml" with { type: "text" };
+import vtdCmTeardown from "./vtd_cm_teardown.inv.yaml" with { type: "text" };
 
 const SPECS: Record<string, string> = {
   "detach_no_tag_flush.inv.yaml": detachNoTagFlush,
@@ -15,6 +16,7 @@ const SPECS: Record<string, string> = {
   "non_strict_window.inv.yaml": nonStrictWindow,
   "unmap_no_tlbi.inv.yaml": unmapNoTlbi,
   "v9_pasid_collapse.inv.yaml": v9PasidCollapse,
+  "vtd_cm_teardown.inv.yaml": vtdCmTeardown,
 };
 
 for (const [name, src] of Object.entries(SPECS)) {

@@ -4,6 +4,9 @@ import { specTests } from "../../dsl/testing.ts";
 import batching from "./batching.inv.yaml" with { type: "text" };
 import cachingMode from "./caching_mode.inv.yaml" with { type: "text" };
 import devtlbPasid from "./devtlb_pasid.inv.yaml" with { type: "text" };
+import dmaLegacy from "./dma_legacy.inv.yaml" with { type: "text" };
+import dmaPasidFirstStage from "./dma_pasid_first_stage.inv.yaml" with { type: "text" };
+import dmaSecondStage from "./dma_second_stage.inv.yaml" with { type: "text" };
 import dsiFallback from "./dsi_fallback.inv.yaml" with { type: "text" };
 import firstVsSecondStage from "./first_vs_second_stage.inv.yaml" with { type: "text" };
 import lazyUnmap from "./lazy_unmap.inv.yaml" with { type: "text" };
@@ -21,6 +24,9 @@ const SPECS: Record<string, string> = {
   "batching.inv.yaml": batching,
   "caching_mode.inv.yaml": cachingMode,
   "devtlb_pasid.inv.yaml": devtlbPasid,
+  "dma_legacy.inv.yaml": dmaLegacy,
+  "dma_pasid_first_stage.inv.yaml": dmaPasidFirstStage,
+  "dma_second_stage.inv.yaml": dmaSecondStage,
   "dsi_fallback.inv.yaml": dsiFallback,
   "first_vs_second_stage.inv.yaml": firstVsSecondStage,
   "lazy_unmap.inv.yaml": lazyUnmap,

@@ -1,17 +1,34 @@
 /**
  * What the stale-translation check reports: a cached entry that disagrees with the tables
- * (in an IOTLB, a walk cache, a configuration cache or a device's ATC), or a command-order
- * rule broken on a queue. Each finding has a one-line canonical form,
- * `KIND owner field=value ...`, that a spec writes to pin a finding it expects (any subset
- * of the fields; unwritten fields match anything), e.g. `ATC nic0 pasid=3 iova=0x41000`.
+ * (in an IOTLB, a walk or paging-structure cache, a configuration, context or PASID cache,
+ * or a device's ATC / device TLB), or a command-order rule broken on a queue. Each finding
+ * has a one-line canonical form, `KIND owner field=value ...`, that a spec writes to pin a
+ * finding it expects (any subset of the fields; unwritten fields match anything), e.g.
+ * `ATC nic0 pasid=3 iova=0x41000`.
  * @module
  */
 
 import { formatSize, parseU64 } from "../num.ts";
 import { suggest } from "../suggest.ts";
 
-/** Kinds of finding: a cache with a stale entry, or a broken ordering rule. */
-export const FINDING_KINDS = ["IOTLB", "WALK", "STE", "CD", "ATC", "UNSYNCED", "ORDER"] as const;
+/**
+ * Kinds of finding: a cache with a stale entry, or a broken ordering rule. SMMUv3: IOTLB,
+ * WALK (walk cache), STE, CD, ATC. VT-d: IOTLB, PSC (paging-structure caches), PASID (PASID
+ * cache), CONTEXT (context cache), DEVTLB (a device TLB).
+ */
+export const FINDING_KINDS = [
+  "IOTLB",
+  "WALK",
+  "STE",
+  "CD",
+  "ATC",
+  "PSC",
+  "PASID",
+  "CONTEXT",
+  "DEVTLB",
+  "UNSYNCED",
+  "ORDER",
+] as const;
 /** One kind. */
 export type FindingKind = typeof FINDING_KINDS[number];
 
@@ -80,9 +97,22 @@ export function findingParse(text: string): FindingPattern | string {
   for (const tok of rest) {
     const i = tok.indexOf("=");
     if (i <= 0 || i === tok.length - 1) return `expected field=value, got "${tok}"`;
-    fields[tok.slice(0, i)] = tok.slice(i + 1);
+    const name = tok.slice(0, i);
+    const value = tok.slice(i + 1);
+    const bad = fieldValueProblem(name, value);
+    if (bad) return `field "${name}": ${bad}`;
+    fields[name] = value;
   }
   return { kind: kind as FindingKind, owner, fields };
+}
+
+// Fields whose values are names; `pasid` may also be `none` (no PASID).
+const NAME_FIELDS = new Set(["regime", "stage", "op", "after"]);
+
+function fieldValueProblem(name: string, value: string): string | undefined {
+  if (NAME_FIELDS.has(name) || (name === "pasid" && value === "none")) return undefined;
+  const n = parseU64(value);
+  return typeof n === "bigint" ? undefined : `"${value}": ${n}`;
 }
 
 function sameValue(want: string, v: FindingValue): boolean {

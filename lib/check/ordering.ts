@@ -9,17 +9,27 @@
  * - a step must not end with invalidations (TLBI, CFGI, ATC_INV) not followed by a CMD_SYNC
  *   on their queue: without one there is no guarantee they ever took effect.
  *
- * PREFETCH_CFG, PRI_RESP and RESUME need no SYNC. Not a kernel function.
+ * PREFETCH_CFG, PRI_RESP and RESUME need no SYNC. A VT-d queue has the second rule with its
+ * wait descriptor: every descriptor must be followed by an INV_WAIT before the step ends
+ * (Intel VT-d spec rev 5.10, §6.5.2.9). It has no counterpart of the first: the unit runs a
+ * device-TLB descriptor only after the IOTLB descriptors ahead of it have completed
+ * (§6.5.2.12), so an IOTLB invalidation and the device-TLB one after it need no wait
+ * between them; a device-TLB invalidation put before its IOTLB one shows up as the stale
+ * refetched entry the hardware model leaves (lib/hw/vtd/qi_consume.ts).
+ * Not a kernel function.
  * @module
  */
 
-import type { Event } from "../events.ts";
+import type { Event, Family } from "../events.ts";
 import type { CmdLike } from "../hw/codec.ts";
 import { type Cmd, formatCmd } from "../hw/smmuv3/cmd.ts";
 import { cmdInvalidates } from "../hw/smmuv3/cmdq_consume.ts";
+import { type Desc, formatDesc } from "../hw/vtd/desc.ts";
 import type { Finding } from "./finding.ts";
 
 interface QueueState {
+  /** The queue's command family. */
+  readonly family: Family;
   /** First TLBI since the last CMD_SYNC. */
   tlbi: CmdLike | null;
   /** Whether this SYNC group already has an ORDER finding. */
@@ -28,7 +38,10 @@ interface QueueState {
   unsynced: CmdLike[];
 }
 
-const text = (c: CmdLike) => formatCmd(c as unknown as Cmd);
+// Per family: the entry that completes what came before it, and the canonical text.
+const SYNC: Readonly<Record<Family, string>> = { smmuv3: "CMD_SYNC", vtd: "INV_WAIT" };
+const text = (c: CmdLike, family: Family = "smmuv3") =>
+  family === "vtd" ? formatDesc(c as unknown as Desc) : formatCmd(c as unknown as Cmd);
 
 function orderFinding(queue: string, tlbi: CmdLike, atc: CmdLike): Finding {
   return {
@@ -43,20 +56,27 @@ function orderFinding(queue: string, tlbi: CmdLike, atc: CmdLike): Finding {
   };
 }
 
-function unsyncedFinding(queue: string, cmds: readonly CmdLike[]): Finding {
+function unsyncedFinding(queue: string, q: QueueState): Finding {
+  const cmds = q.unsynced;
   const n = cmds.length;
+  const sync = SYNC[q.family];
+  const article = q.family === "vtd" ? "an" : "a";
   return {
     kind: "UNSYNCED",
     owner: queue,
     fields: { op: cmds[0].op, n: BigInt(n) },
     key: ["op"],
     what: `${n} invalidation${n > 1 ? "s" : ""} on ${queue} ${n > 1 ? "are" : "is"} not ` +
-      `followed by a CMD_SYNC (first: ${text(cmds[0])})`,
-    fix: `a CMD_SYNC after ${n > 1 ? "them" : "it"} would make sure ${
+      `followed by ${article} ${sync} (first: ${text(cmds[0], q.family)})`,
+    fix: `${article} ${sync} after ${n > 1 ? "them" : "it"} would make sure ${
       n > 1 ? "they take" : "it takes"
     } effect`,
     notes: [],
   };
+}
+
+function fresh(family: Family): QueueState {
+  return { family, tlbi: null, reported: false, unsynced: [] };
 }
 
 /** The ordering findings of one step's events. */
@@ -64,12 +84,16 @@ export function orderingFindings(events: readonly Event[]): Finding[] {
   const queues = new Map<string, QueueState>();
   const out: Finding[] = [];
   for (const e of events) {
-    if (e.kind !== "cmd" || e.family !== "smmuv3") continue;
+    if (e.kind !== "cmd") continue;
     let q = queues.get(e.queue);
-    if (!q) queues.set(e.queue, q = { tlbi: null, reported: false, unsynced: [] });
+    if (!q) queues.set(e.queue, q = fresh(e.family));
     const op = e.cmd.op;
-    if (op === "CMD_SYNC") {
-      queues.set(e.queue, { tlbi: null, reported: false, unsynced: [] });
+    if (op === SYNC[e.family]) {
+      queues.set(e.queue, fresh(e.family));
+      continue;
+    }
+    if (e.family === "vtd") {
+      q.unsynced.push(e.cmd);
       continue;
     }
     if (!cmdInvalidates(op)) continue;
@@ -81,7 +105,7 @@ export function orderingFindings(events: readonly Event[]): Finding[] {
     }
   }
   for (const [name, q] of queues) {
-    if (q.unsynced.length) out.push(unsyncedFinding(name, q.unsynced));
+    if (q.unsynced.length) out.push(unsyncedFinding(name, q));
   }
   return out;
 }

@@ -22,11 +22,12 @@ import type { CachedCd, CachedSte, SmmuTag } from "../hw/smmuv3/caches.ts";
 import { type Cmd, formatCmd, makeCmd } from "../hw/smmuv3/cmd.ts";
 import type { SmmuDevice } from "../hw/smmuv3/smmu.ts";
 import { type SmmuMemory, smmuTranslateMem } from "../hw/smmuv3/translate.ts";
-import type { StaleMark, TlbEntry } from "../hw/tlb.ts";
+import type { TlbEntry } from "../hw/tlb.ts";
 import { formatSize } from "../num.ts";
-import { ioPgtableWalk } from "../pgtable/walk.ts";
 import { atcInvToCmd } from "../tlbi/atc.ts";
 import type { Finding } from "./finding.ts";
+import { atcEntryFinding, atcEntryVerdict } from "./atc_entry.ts";
+import { judge, leafVerdict, type Verdict, walkVerdict } from "./verdict.ts";
 
 /** Options of {@link smmuCheck}. */
 export interface SmmuCheckOptions {
@@ -36,21 +37,6 @@ export interface SmmuCheckOptions {
   readonly mem: SmmuMemory;
   /** Whether a stale entry from tables at `root` covering `[iova, iova+size)` may stay. */
   readonly tolerated?: (root: bigint, iova: bigint, size: bigint) => boolean;
-}
-
-/** A verdict on one entry: null when it agrees with memory, else what memory says now. */
-type Verdict = null | { readonly now: string };
-
-/** Updates the entry's mark; true when it must be reported now. */
-function judge(e: { stale?: StaleMark }, v: Verdict, step: number, tolerated: boolean): boolean {
-  if (v === null) {
-    delete e.stale;
-    return false;
-  }
-  e.stale ??= { since: step, reported: false };
-  if (tolerated || e.stale.reported) return false;
-  e.stale.reported = true;
-  return true;
 }
 
 function tagText(t: SmmuTag): string {
@@ -74,17 +60,6 @@ function tlbiFor(t: SmmuTag, addr: bigint, leaf: boolean): Cmd {
   return makeCmd("TLBI_NH_VA", { asid: t.asid, vmid: t.vmid, addr, leaf });
 }
 
-function leafVerdict(e: TlbEntry<SmmuTag>, mem: SmmuMemory): Verdict {
-  const pt = mem.pgtables.get(e.root);
-  if (!pt) return null; // tables the model does not hold: nothing to compare with
-  const w = ioPgtableWalk(pt, e.iova);
-  if (!w.ok) return { now: "the page table maps nothing there now" };
-  if (w.iova === e.iova && w.pgsize === e.size && w.oa === e.out && w.prot === e.prot) {
-    return null;
-  }
-  return { now: `the page table now maps ${hex(w.iova)} (${formatSize(w.pgsize)}) → ${hex(w.oa)}` };
-}
-
 function iotlbFinding(smmu: SmmuDevice, e: TlbEntry<SmmuTag>, now: string): Finding {
   const sz = e.size === 0x1000n ? "" : ` (${formatSize(e.size)})`;
   return {
@@ -105,19 +80,6 @@ function iotlbFinding(smmu: SmmuDevice, e: TlbEntry<SmmuTag>, now: string): Find
     since: e.stale?.since,
     notes: [now, ...(e.note ? [e.note] : [])],
   };
-}
-
-function walkVerdict(e: TlbEntry<SmmuTag>, mem: SmmuMemory): Verdict {
-  const pt = mem.pgtables.get(e.root);
-  if (!pt) return null;
-  const path = ioPgtableWalk(pt, e.iova).path;
-  const i = path.findIndex((s) => s.level === e.level);
-  if (i >= 0 && path[i].entry === "table" && path[i + 1]?.pa === e.out) return null;
-  const freed = ![...pt.tables.values()].some((t) => t.pa === e.out);
-  const was = `table ${hex(e.out)} ${freed ? "was freed" : "is no longer linked there"}`;
-  if (i < 0 || path[i].entry === "invalid") return { now: `that entry is invalid now; ${was}` };
-  if (path[i].entry === "leaf") return { now: `that entry is a leaf now; ${was}` };
-  return { now: `that entry points at table ${hex(path[i + 1].pa)} now; ${was}` };
 }
 
 function walkFinding(smmu: SmmuDevice, e: TlbEntry<SmmuTag>, now: string): Finding {
@@ -182,58 +144,39 @@ function cdFinding(smmu: SmmuDevice, e: CachedCd): Finding {
 
 function atcVerdict(e: AtcEntry, mem: SmmuMemory): Verdict {
   const req = { sid: e.tag.sid, ssid: e.tag.pasid, iova: e.iova, write: false, ats: true };
-  const r = smmuTranslateMem(mem, req);
-  if (!r.ok) return { now: `a Translation Request for it fails now (${r.fault})` };
-  const l = r.leaf;
-  if (l.iova === e.iova && l.size === e.size && l.out === e.out && l.prot === e.prot) return null;
-  return {
-    now: `a Translation Request now returns ${hex(l.iova)} (${formatSize(l.size)}) → ${hex(l.out)}`,
-  };
+  return atcEntryVerdict(e, smmuTranslateMem(mem, req));
 }
 
 function atcFinding(ep: AtsEndpoint, e: AtcEntry, now: string): Finding {
   const { sid, pasid } = e.tag;
-  const sz = e.size === 0x1000n ? "" : ` (${formatSize(e.size)})`;
   const cmd = atcInvToCmd({ sid, ssid: pasid ?? 0, iova: e.iova, size: e.size });
-  return {
-    kind: "ATC",
-    owner: ep.name,
-    fields: {
-      sid: BigInt(sid),
-      pasid: pasid === null ? "none" : BigInt(pasid),
-      iova: e.iova,
-      pa: e.out,
-      size: e.size,
-    },
-    key: pasid === null ? ["sid", "iova"] : ["sid", "pasid", "iova"],
-    what: `ATC of ${ep.name} (sid ${hex(sid)}, ${pasid === null ? "no PASID" : `PASID ${pasid}`})` +
-      ` still maps ${hex(e.iova)}${sz} → ${hex(e.out)}`,
-    fix: `${formatCmd(cmd)} would remove it`,
-    since: e.stale?.since,
-    notes: [now, ...(e.note ? [e.note] : [])],
-  };
+  return atcEntryFinding(ep, e, { kind: "ATC", cache: "ATC", fix: formatCmd(cmd), now });
 }
 
 function checkTlbs(smmu: SmmuDevice, o: SmmuCheckOptions, out: Finding[]): void {
   const tol = (e: TlbEntry<SmmuTag>) => o.tolerated?.(e.root, e.iova, e.size) ?? false;
   for (const e of smmu.hw.caches.iotlb.entries) {
-    const v = leafVerdict(e, o.mem);
-    if (judge(e, v, o.step, tol(e)) && v) out.push(iotlbFinding(smmu, e, v.now));
+    const v = leafVerdict(e, o.mem.pgtables);
+    if (judge(e, v, { step: o.step, tolerated: tol(e) }) && v) {
+      out.push(iotlbFinding(smmu, e, v.now));
+    }
   }
   for (const e of smmu.hw.caches.walk.entries) {
-    const v = walkVerdict(e, o.mem);
-    if (judge(e, v, o.step, tol(e)) && v) out.push(walkFinding(smmu, e, v.now));
+    const v = walkVerdict(e, o.mem.pgtables);
+    if (judge(e, v, { step: o.step, tolerated: tol(e) }) && v) {
+      out.push(walkFinding(smmu, e, v.now));
+    }
   }
 }
 
 function checkConfig(smmu: SmmuDevice, o: SmmuCheckOptions, out: Finding[]): void {
   for (const e of smmu.hw.caches.ste.values()) {
     const v = sameQwords(e.ste, o.mem.strtab.get(e.sid)) ? null : { now: "" };
-    if (judge(e, v, o.step, false)) out.push(steFinding(smmu, e));
+    if (judge(e, v, { step: o.step, tolerated: false })) out.push(steFinding(smmu, e));
   }
   for (const e of smmu.hw.caches.cd.values()) {
     const v = sameQwords(e.cd, cdNow(e, o.mem)) ? null : { now: "" };
-    if (judge(e, v, o.step, false)) out.push(cdFinding(smmu, e));
+    if (judge(e, v, { step: o.step, tolerated: false })) out.push(cdFinding(smmu, e));
   }
 }
 
@@ -243,7 +186,7 @@ function checkAtcs(smmu: SmmuDevice, o: SmmuCheckOptions, out: Finding[]): void 
       const v = atcVerdict(e, o.mem);
       // A function with ATS disabled cannot use its ATC; enabling ATS flushes it first.
       const tol = !ep.atsEnabled || (o.tolerated?.(e.root, e.iova, e.size) ?? false);
-      if (judge(e, v, o.step, tol) && v) out.push(atcFinding(ep, e, v.now));
+      if (judge(e, v, { step: o.step, tolerated: tol }) && v) out.push(atcFinding(ep, e, v.now));
     }
   }
 }

@@ -3,7 +3,13 @@ import fc from "fast-check";
 import { renderDiagnostic } from "../../dsl/frame.ts";
 import { loadSuite, runScenario } from "../../dsl/suite.ts";
 import { PROPERTY_SETTINGS } from "../arbitraries.ts";
-import { arbScenario, randomSpec, runChecked } from "./_random_scenarios.ts";
+import {
+  arbScenario,
+  arbVtdScenario,
+  randomSpec,
+  randomVtdSpec,
+  runChecked,
+} from "./_random_scenarios.ts";
 
 Deno.test("checkStep() never fires on random mainline scenarios (at least 10,000 steps)", () => {
   let steps = 0;
@@ -35,6 +41,35 @@ Deno.test("checkStep() finds each injected fault in the same random scenarios", 
       assert.ok(r.failed, `${f.name} was not found in ${r.numRuns} scenarios`);
     });
   }
+});
+
+Deno.test("checkStep() never fires on random CT-4 VT-d scenarios (at least 10,000 steps)", () => {
+  let steps = 0;
+  fc.assert(
+    fc.property(arbVtdScenario, (s) => {
+      const r = runChecked(randomVtdSpec(s));
+      steps += r.steps;
+      assert.deepEqual(r.findings.map((f) => f.what), []);
+    }),
+    PROPERTY_SETTINGS,
+  );
+  assert.ok(steps >= 10_000, `only ${steps} steps`);
+});
+
+// CT-1 tears a PASID entry down without the device-TLB flush under caching mode
+// (examples/oracle/vtd_cm_teardown.inv.yaml): the same generator must find it.
+Deno.test("checkStep() finds the CT-1 caching-mode teardown in random VT-d scenarios", () => {
+  const r = fc.check(
+    fc.property(
+      arbVtdScenario,
+      (s) =>
+        runChecked(randomVtdSpec(s, { variant: "CT-1" })).findings
+          .length === 0,
+    ),
+    { ...PROPERTY_SETTINGS, numRuns: 2000, endOnFailure: true },
+  );
+  assert.ok(r.failed, `CT-1 was not found in ${r.numRuns} scenarios`);
+  assert.equal(r.counterexample?.[0].cachingMode, true);
 });
 
 const SPEC = `

@@ -71,14 +71,25 @@ export interface DevIotlbArgs {
 }
 
 /**
+ * What a device reads from the address bits of a device-TLB descriptor. Bits with no clear
+ * bit at or above 12 define no size (the flush paths never build them: their addresses are
+ * block-aligned); the model reads them as the whole space rather than failing.
+ */
+function devTlbSizeRead(bits: bigint, s: boolean): { page: bigint; order: number } {
+  return s && (bits | 0xfffn) === U64_MAX ? { page: 0n, order: 52 } : devTlbSizeDecode(bits, s);
+}
+
+/**
  * Follows qi_desc_dev_iotlb(): a depth of 32 or more is written as 0; a non-zero mask ORs
  * ones below the size bit into the address and sets S. The typed value keeps what the
  * hardware will read back from those bits (for an aligned address, `addr` and `mask`).
  */
 export function qiDescDevIotlb(a: DevIotlbArgs): DescFor<"DEV_TLB_INV"> {
   let bits = a.addr;
-  if (a.mask) bits = u64(bits | ((1n << BigInt(12 + a.mask - 1)) - 1n));
-  const { page, order } = devTlbSizeDecode(bits & PAGE_MASK, a.mask !== 0);
+  // The kernel shifts 1ULL by 12 + mask - 1: for mask 53 (an empty gather's flush) that is a
+  // shift by 64, undefined in C; x86 masks the count to 6 bits, so no size bits are set.
+  if (a.mask) bits = u64(bits | ((1n << BigInt((12 + a.mask - 1) & 63)) - 1n));
+  const { page, order } = devTlbSizeRead(bits & PAGE_MASK, a.mask !== 0);
   return {
     op: "DEV_TLB_INV",
     sid: a.sid & 0xffff,
@@ -97,17 +108,22 @@ export function qiDescDevIotlb(a: DevIotlbArgs): DescFor<"DEV_TLB_INV"> {
 export function qiDescDevIotlbPasid(
   a: DevIotlbArgs & { readonly pasid: number },
 ): DescFor<"P_DEV_TLB_INV"> {
-  const size = 4096n << BigInt(a.mask);
-  return {
+  const base = {
     op: "P_DEV_TLB_INV",
     sid: a.sid & 0xffff,
     pfsid: a.pfsid & 0xffff,
     pasid: a.pasid & 0xfffff,
     qdep: a.qdep & 0x1f,
-    addr: a.addr & ~(size - 1n) & U64_MAX,
-    size_order: a.mask,
     global: false,
-  };
+  } as const;
+  if (12 + a.mask - 1 >= 64) {
+    // size_order 53 (an empty gather's flush): the kernel's shifts by 64 are undefined in C;
+    // on x86 they set no size bits, so the hardware reads S=1 over the plain page address.
+    const { page, order } = devTlbSizeRead(a.addr & ~0xfffn & U64_MAX, true);
+    return { ...base, addr: page, size_order: order };
+  }
+  const size = 4096n << BigInt(a.mask);
+  return { ...base, addr: a.addr & ~(size - 1n) & U64_MAX, size_order: a.mask };
 }
 
 /** Follows qi_desc_piotlb_all(): every non-global entry of (DID, PASID). */

@@ -8,6 +8,7 @@
  */
 
 import type { EventLog } from "../../events.ts";
+import { type VtdHw, vtdHwCreate } from "./qi_consume.ts";
 
 /** Capability bits by the kernel accessor that reads them (without `cap_` / `ecap_`). */
 export const VTD_CAPS = [
@@ -75,6 +76,8 @@ export interface VtdIommu {
   readonly didsInUse: Set<number>;
   /** The World's event log, where every queue entry is recorded. */
   readonly log: EventLog;
+  /** The hardware behind the queue: its caches and the descriptors waiting for a wait. */
+  readonly hw: VtdHw;
 }
 
 /** Options for {@link vtdIommuCreate}. */
@@ -118,6 +121,7 @@ export function vtdIommuCreate(
       : null,
     didsInUse: new Set(),
     log,
+    hw: vtdHwCreate({ scalable: caps.smts }),
   };
 }
 

@@ -18,3 +18,7 @@
 export * from "./desc.ts";
 export * from "./iommu.ts";
 export * from "./qi.ts";
+export * from "./caches.ts";
+export * from "./desc_exec.ts";
+export * from "./translate.ts";
+export * from "./qi_consume.ts";

@@ -2,7 +2,8 @@
  * The invalidation queue as the driver fills it: descriptors copied into consecutive
  * slots, one wait descriptor after them pointing at the wait's own status slot, and the
  * tail moved past all of them. Every entry, the wait included, lands in the World's event
- * log on the queue named after the unit; each non-wait descriptor is also a `qi_submit`
+ * log on the queue named after the unit and goes to the unit's hardware model (which acts
+ * on a submission when its wait arrives); each non-wait descriptor is also a `qi_submit`
  * trace point.
  * Models qi_submit_sync() of drivers/iommu/intel/dmar.c at mainline (v7.1 queue).
  * @module
@@ -11,6 +12,7 @@
 import { trace } from "../../events.ts";
 import { type Desc, descTraceName, encodeDesc, makeDesc, QI_LENGTH } from "./desc.ts";
 import type { VtdIommu } from "./iommu.ts";
+import { qiConsume } from "./qi_consume.ts";
 
 /** Options for {@link qiSubmitSync}. */
 export interface QiSubmitOptions {
@@ -25,6 +27,8 @@ const STATUS_STRIDE = 4n;
 
 function record(iommu: VtdIommu, cmd: Desc): void {
   iommu.log.events.push({ kind: "cmd", queue: iommu.name, family: "vtd", cmd });
+  // The unit reads what the driver wrote (in the model, at once and in order).
+  qiConsume(iommu.hw, cmd);
 }
 
 /**

@@ -114,3 +114,31 @@ Deno.test("stale: [] pins that the step leaves nothing stale", () => {
     [],
   );
 });
+
+Deno.test("dma: knows the VT-d faults and the device-TLB source", () => {
+  assert.deepEqual(
+    errors(
+      "  - dma: { device: dev1, iova: 0x40000 }\n    expect: { dma: { fault: PASID_NOT_PRESNT } }\n",
+    ),
+    ['Cannot read dma.fault: "PASID_NOT_PRESNT" is not a fault / did you mean "PASID_NOT_PRESENT"?'],
+  );
+  assert.deepEqual(
+    errors("  - dma: { device: dev1, iova: 0x40000 }\n    expect: { dma: { from: devtlb } }\n"),
+    [],
+  );
+  assert.deepEqual(
+    errors("  - dma: { device: dev1, iova: 0x40000 }\n    expect: { dma: { from: devtbl } }\n"),
+    ['Cannot read dma.from: expected atc, devtlb, iotlb, walk, bypass / did you mean "devtlb"?'],
+  );
+});
+
+Deno.test("stale: a pin line's numbers are read at load time", () => {
+  assert.deepEqual(
+    errors(
+      "  - dma: { device: dev1, iova: 0x40000 }\n    expect: { stale: [IOTLB smmu0 iova=0xZZ] }\n",
+    ),
+    [
+      'Cannot read stale finding: field "iova": "0xZZ": expected a number (decimal, 0x hex, or a size such as 4K)',
+    ],
+  );
+});

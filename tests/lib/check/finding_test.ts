@@ -59,9 +59,15 @@ Deno.test("findingParse() reads what findingLine() writes; findingMatches() take
 Deno.test("findingParse() explains what it cannot read", () => {
   assert.equal(
     findingParse("IOTBL smmu0"),
-    'unknown kind "IOTBL"; did you mean "IOTLB"?; kinds are IOTLB, WALK, STE, CD, ATC, UNSYNCED, ORDER',
+    'unknown kind "IOTBL"; did you mean "IOTLB"?; kinds are IOTLB, WALK, STE, CD, ATC, PSC, PASID, CONTEXT, DEVTLB, UNSYNCED, ORDER',
   );
   assert.equal(findingParse("ATC"), "ATC needs the IOMMU or device it is about");
   assert.equal(findingParse("ATC pasid=3"), "ATC needs the IOMMU or device it is about");
   assert.equal(findingParse("ATC nic0 pasid"), 'expected field=value, got "pasid"');
+  assert.equal(
+    findingParse("DEVTLB nic0 pasid=12Q"),
+    'field "pasid": "12Q": expected a number (decimal, 0x hex, or a size such as 4K)',
+  );
+  // Names and `none` stay names.
+  assert.equal(typeof findingParse("IOTLB dmar0 stage=fs pasid=none"), "object");
 });

@@ -90,3 +90,16 @@ Deno.test("qiDescPiotlb*() cover all-in-PASID, size order and page count", () =>
     { kind: "warn", fn: "qi_desc_piotlb", what: "WARN_ON_ONCE(!IS_ALIGNED(addr, align))" },
   ]);
 });
+
+// An empty gather's flush computes mask 53 (calculate_psi_aligned_address(ULONG_MAX, 0));
+// qi_desc_dev_iotlb() then shifts 1ULL by 12 + 53 - 1 = 64, undefined in C. x86 masks the
+// count to 6 bits: 1 << 0, minus 1, sets no size bits, so with S=1 the device reads the
+// lowest clear bit of address 0, bit 12: 8 KiB at 0. qi_desc_dev_iotlb_pasid() likewise.
+Deno.test("qiDescDevIotlb() and the PASID form follow x86 for the undefined mask-53 shift", () => {
+  const dev = qiDescDevIotlb({ sid: 0x300, pfsid: 0, qdep: 0, addr: 0n, mask: 53 });
+  assert.equal(dev.addr, 0n);
+  assert.equal(dev.mask, 1);
+  const pdev = qiDescDevIotlbPasid({ sid: 0x300, pfsid: 0, qdep: 0, addr: 0n, mask: 53, pasid: 1 });
+  assert.equal(pdev.addr, 0n);
+  assert.equal(pdev.size_order, 1);
+});
