@@ -60,19 +60,21 @@ export {
   type AnyCmdOf,
   type CmdLike,
   type CmdOf,
-  type CmdPattern,
-  CmdSyntaxError,
   type FieldKind,
-  type FieldPattern,
   type FieldSpec,
   type FieldValue,
-  type FormatOptions,
   type OpSpec,
   type OpTable,
-  type ParseOptions,
   type Simplify,
   type ValueOf,
 } from "./lib/hw/codec.ts";
+export {
+  type CmdPattern,
+  CmdSyntaxError,
+  type FieldPattern,
+  type FormatOptions,
+  type ParseOptions,
+} from "./lib/hw/cmd_text.ts";
 export {
   type Cmdq,
   SMMU_FEATURES,

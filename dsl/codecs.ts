@@ -4,14 +4,8 @@
  * @module
  */
 
-import {
-  cmdEncode,
-  cmdFormat,
-  type CmdLike,
-  cmdParse,
-  type CmdPattern,
-  type Codec,
-} from "../lib/hw/codec.ts";
+import { cmdEncode, type CmdLike, type Codec } from "../lib/hw/codec.ts";
+import { cmdFormat, cmdParse, type CmdPattern } from "../lib/hw/cmd_text.ts";
 import { SMMU_CODEC } from "../lib/hw/smmuv3/cmd.ts";
 import { type Desc, encodeDesc, VTD_CODEC } from "../lib/hw/vtd/desc.ts";
 import type { Family } from "../lib/events.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CmdPattern, CmdSyntaxError } from "../lib/hw/codec.ts";
+import { type CmdPattern, CmdSyntaxError } from "../lib/hw/cmd_text.ts";
 import type { Family } from "../lib/events.ts";
 import { ERRNOS } from "../lib/errno.ts";
 import { suggest } from "../lib/suggest.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { fieldFormat, type FieldValue, opFields } from "../lib/hw/codec.ts";
+import { type FieldValue, opFields } from "../lib/hw/codec.ts";
+import { fieldFormat } from "../lib/hw/cmd_text.ts";
 import { CODECS, encodeAny, formatAny } from "./codecs.ts";
 import type { ScenarioResult } from "./suite.ts";
 import { eventLine } from "./reporters/pretty.ts";

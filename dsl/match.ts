@@ -5,7 +5,8 @@
  */
 
 import type { CmdLike, FieldValue } from "../lib/hw/codec.ts";
-import { fieldDefault, fieldFormat, opFields } from "../lib/hw/codec.ts";
+import { fieldDefault, opFields } from "../lib/hw/codec.ts";
+import { fieldFormat } from "../lib/hw/cmd_text.ts";
 import type { Event, Family } from "../lib/events.ts";
 import { CODECS, formatAny } from "./codecs.ts";
 import { align, type AlignOp, renderAlign } from "./diff.ts";

@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { CmdSyntaxError } from "../lib/hw/codec.ts";
+import { CmdSyntaxError } from "../lib/hw/cmd_text.ts";
 import { type Cmd, parseCmd } from "../lib/hw/smmuv3/cmd.ts";
 import { parseU64 } from "../lib/num.ts";
 

@@ -7,7 +7,8 @@
 
 import { isSeq, LineCounter, parseAllDocuments, type YAMLSeq } from "yaml";
 import { CODECS, formatAny } from "./codecs.ts";
-import { fieldDefault, fieldFormat, opFields } from "../lib/hw/codec.ts";
+import { fieldDefault, opFields } from "../lib/hw/codec.ts";
+import { fieldFormat } from "../lib/hw/cmd_text.ts";
 import type { ExpectedCmd } from "./expect.ts";
 import type { CmdRecord, UpdateTarget } from "./match.ts";
 import type { SpecPath } from "./types.ts";

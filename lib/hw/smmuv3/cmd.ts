@@ -10,20 +10,22 @@ import {
   type AnyCmdOf,
   cmdDecode,
   cmdEncode,
-  cmdFormat,
   type CmdLike,
   type CmdOf,
-  cmdParse,
-  type CmdPattern,
   type Codec,
   fieldAddr,
   fieldFlag,
   type FieldSpec,
   fieldU,
+} from "../codec.ts";
+import {
+  cmdFormat,
+  cmdParse,
+  type CmdPattern,
   type FormatOptions,
   type ParseOptions,
   patternToCmd,
-} from "../codec.ts";
+} from "../cmd_text.ts";
 
 /** `CMDQ_ENT_DWORDS`. */
 export const CMDQ_ENT_DWORDS = 2;

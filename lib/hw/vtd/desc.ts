@@ -28,20 +28,22 @@ import {
   type AnyCmdOf,
   cmdDecode,
   cmdEncode,
-  cmdFormat,
   type CmdLike,
   type CmdOf,
-  cmdParse,
-  type CmdPattern,
   type Codec,
   fieldAddr,
   fieldFlag,
   type FieldSpec,
   fieldU,
+} from "../codec.ts";
+import {
+  cmdFormat,
+  cmdParse,
+  type CmdPattern,
   type FormatOptions,
   type ParseOptions,
   patternToCmd,
-} from "../codec.ts";
+} from "../cmd_text.ts";
 
 /** `QI_LENGTH`: invalidation queue slots. */
 export const QI_LENGTH = 256;

@@ -8,7 +8,7 @@ import {
   makeCmd,
   parseCmd,
 } from "../../../../lib/hw/smmuv3/cmd.ts";
-import { CmdSyntaxError } from "../../../../lib/hw/codec.ts";
+import { CmdSyntaxError } from "../../../../lib/hw/cmd_text.ts";
 import { arbSmmuCmd, PROPERTY_SETTINGS } from "../../../arbitraries.ts";
 
 // Reference encodings: smmuv3.md §1.3 (computed from arm_smmu_cmdq_build_cmd()).

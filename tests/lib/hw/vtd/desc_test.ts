@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CmdSyntaxError } from "../../../../lib/hw/codec.ts";
+import { CmdSyntaxError } from "../../../../lib/hw/cmd_text.ts";
 import {
   decodeDesc,
   type Desc,
