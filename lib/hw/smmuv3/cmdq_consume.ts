@@ -132,9 +132,12 @@ function refetches(hw: SmmuHw, group: readonly Cmd[]): Refetch[] {
 
 // CMD_SYNC: the group acts, in order, after the refetch race has been played.
 function syncComplete(hw: SmmuHw): void {
+  if (nothingCached(hw)) {
+    hw.pending.length = 0;
+    return;
+  }
   const group = hw.pending.slice();
   hw.pending.length = 0;
-  if (nothingCached(hw)) return;
   const again = refetches(hw, group);
   for (const cmd of group) execute(hw, cmd);
   for (const r of again) {

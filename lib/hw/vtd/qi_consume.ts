@@ -133,8 +133,11 @@ export function qiConsume(hw: VtdHw, desc: Desc): void {
     return;
   }
   if (hw.pending.length === 0) return;
+  if (nothingCached(hw)) {
+    hw.pending.length = 0;
+    return;
+  }
   const group = hw.pending.slice();
   hw.pending.length = 0;
-  if (nothingCached(hw)) return;
   for (const d of group) execute(hw, d);
 }
